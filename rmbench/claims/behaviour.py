@@ -1,0 +1,248 @@
+"""Behavioural claims: specialisation, interference, low retention and score compression."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rmbench.claims.base import (
+    DOES_NOT_HOLD,
+    HOLDS,
+    INCONCLUSIVE,
+    ClaimResult,
+    per_task_correct,
+    training_check,
+)
+from rmbench.claims.stats import DEFAULT_BOOTSTRAP, Estimate, group_difference, group_mean
+from rmbench.pipeline.results import StudyResults, TaskEvaluation
+
+# Retention at or above this share would mean the mixed RM keeps most of what the single RMs
+# got right; the paper reports 0.567 (helpful tasks) and 0.6225 (harmless tasks).
+LOW_RETENTION_THRESHOLD = 0.75
+
+
+def _group(results: StudyResults, model: str, orientation: str, ablation: str = "none") -> Estimate:
+    tasks = results.tasks_of(orientation)
+    return group_mean(per_task_correct(results, model, ablation, tasks))
+
+
+def _group_gap(results: StudyResults, a: str, b: str, orientation: str) -> Estimate:
+    tasks = results.tasks_of(orientation)
+    return group_difference(
+        per_task_correct(results, a, "none", tasks), per_task_correct(results, b, "none", tasks)
+    )
+
+
+def specialisation(results: StudyResults) -> ClaimResult:
+    """Each single-objective RM is best on its own task group."""
+    metrics = {
+        "helpful_rm_on_helpful_tasks": _group(results, "helpful", "helpful"),
+        "harmless_rm_on_helpful_tasks": _group(results, "harmless", "helpful"),
+        "helpful_rm_on_harmless_tasks": _group(results, "helpful", "harmless"),
+        "harmless_rm_on_harmless_tasks": _group(results, "harmless", "harmless"),
+        "gap_on_helpful_tasks": _group_gap(results, "helpful", "harmless", "helpful"),
+        "gap_on_harmless_tasks": _group_gap(results, "harmless", "helpful", "harmless"),
+    }
+    paper = {
+        "helpful_rm_on_harmless_tasks": 0.305,
+        "harmless_rm_on_harmless_tasks": 0.709,
+        "helpful_rm_on_helpful_tasks": 0.531,
+        "harmless_rm_on_helpful_tasks": 0.44,
+    }
+    control = training_check(results, ("helpful", "harmless"))
+    if control:
+        return ClaimResult("specialisation", results.label, metrics, INCONCLUSIVE, control, paper)
+
+    holds = metrics["gap_on_helpful_tasks"].value > 0 and metrics["gap_on_harmless_tasks"].value > 0
+    reason = (
+        f"helpful RM minus harmless RM on helpful tasks {metrics['gap_on_helpful_tasks'].fmt()}, "
+        f"harmless RM minus helpful RM on harmless tasks {metrics['gap_on_harmless_tasks'].fmt()}; "
+        "both must be positive"
+    )
+    return ClaimResult("specialisation", results.label, metrics, HOLDS if holds else DOES_NOT_HOLD, reason, paper)
+
+
+def interference(results: StudyResults) -> ClaimResult:
+    """The mixed RM falls short of the specialist on the specialist's own task group."""
+    metrics = {
+        "mixed_minus_helpful_rm_on_helpful_tasks": _group_gap(results, "mixed", "helpful", "helpful"),
+        "mixed_minus_harmless_rm_on_harmless_tasks": _group_gap(results, "mixed", "harmless", "harmless"),
+        "mixed_rm_on_helpful_tasks": _group(results, "mixed", "helpful"),
+        "mixed_rm_on_harmless_tasks": _group(results, "mixed", "harmless"),
+    }
+    control = training_check(results, ("helpful", "harmless", "mixed"))
+    if control:
+        return ClaimResult("interference", results.label, metrics, INCONCLUSIVE, control)
+
+    gaps = (
+        metrics["mixed_minus_helpful_rm_on_helpful_tasks"].value,
+        metrics["mixed_minus_harmless_rm_on_harmless_tasks"].value,
+    )
+    holds = all(gap < 0 for gap in gaps)
+    reason = f"mixed minus specialist: helpful tasks {gaps[0]:+.3f}, harmless tasks {gaps[1]:+.3f}; both must be negative"
+    return ClaimResult("interference", results.label, metrics, HOLDS if holds else DOES_NOT_HOLD, reason)
+
+
+# ---------------------------------------------------------------------- retention
+
+
+def correct_set(evaluation: TaskEvaluation) -> np.ndarray:
+    """Items a model gets right: a full point, or a majority of the nine comparisons of a style matrix item."""
+    if evaluation.format == "style_matrix":
+        return evaluation.correct > 0.5
+    return evaluation.correct >= 1.0
+
+
+def retention_value(c_mixed: np.ndarray, c_h: np.ndarray, c_s: np.ndarray) -> float:
+    """|C_HS ∩ (C_H ∪ C_S)| / |C_H ∪ C_S|, NaN when neither single RM gets an item right."""
+    union = c_h | c_s
+    if not union.any():
+        return float("nan")
+    return float((c_mixed & union).sum() / union.sum())
+
+
+def pairwise_retention(c_mixed: np.ndarray, c_single: np.ndarray) -> float:
+    if not c_single.any():
+        return float("nan")
+    return float((c_mixed & c_single).sum() / c_single.sum())
+
+
+def task_retention(results: StudyResults, task: str) -> dict[str, float]:
+    """Retention of one task, its pairwise versions and the value expected under independence."""
+    sets = {m: correct_set(results.evaluation(m)[task]) for m in ("mixed", "helpful", "harmless")}
+    value = retention_value(sets["mixed"], sets["helpful"], sets["harmless"])
+    # If the mixed RM's correctness were independent of the single RMs', it would retain each
+    # item of the union with probability equal to its own accuracy on the task.
+    expected = float(sets["mixed"].mean())
+    return {
+        "retention": value,
+        "expected_if_independent": expected,
+        "difference": value - expected,
+        "hs_h": pairwise_retention(sets["mixed"], sets["helpful"]),
+        "hs_s": pairwise_retention(sets["mixed"], sets["harmless"]),
+    }
+
+
+def _retention_group(results: StudyResults, orientation: str, n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0):
+    """Mean retention over a group's tasks with a stratified bootstrap CI."""
+    tasks = results.tasks_of(orientation)
+    sets = [
+        {m: correct_set(results.evaluation(m)[t]) for m in ("mixed", "helpful", "harmless")} for t in tasks
+    ]
+    point = np.nanmean([retention_value(s["mixed"], s["helpful"], s["harmless"]) for s in sets])
+    expected = float(np.mean([s["mixed"].mean() for s in sets]))
+
+    rng = np.random.default_rng(seed)
+    replicates = np.empty(n_boot)
+    for b in range(n_boot):
+        values = []
+        for s in sets:
+            idx = rng.integers(0, len(s["mixed"]), len(s["mixed"]))
+            values.append(retention_value(s["mixed"][idx], s["helpful"][idx], s["harmless"][idx]))
+        replicates[b] = np.nanmean(values) if not np.all(np.isnan(values)) else np.nan
+    low, high = np.nanpercentile(replicates, [2.5, 97.5])
+    return Estimate(float(point), float(low), float(high)), Estimate(expected)
+
+
+def low_retention(results: StudyResults) -> ClaimResult:
+    """The mixed RM keeps only part of what the single RMs got right."""
+    helpful, helpful_expected = _retention_group(results, "helpful")
+    harmless, harmless_expected = _retention_group(results, "harmless")
+    metrics = {
+        "retention_helpful_tasks": helpful,
+        "retention_harmless_tasks": harmless,
+        "expected_if_independent_helpful_tasks": helpful_expected,
+        "expected_if_independent_harmless_tasks": harmless_expected,
+    }
+    paper = {"retention_helpful_tasks": 0.567, "retention_harmless_tasks": 0.6225}
+    control = training_check(results, ("helpful", "harmless", "mixed"))
+    if control:
+        return ClaimResult("low-retention", results.label, metrics, INCONCLUSIVE, control, paper)
+
+    holds = helpful.value < LOW_RETENTION_THRESHOLD and harmless.value < LOW_RETENTION_THRESHOLD
+    reason = (
+        f"mean retention {helpful.fmt()} on helpful and {harmless.fmt()} on harmless tasks; "
+        f"both must be below {LOW_RETENTION_THRESHOLD}"
+    )
+    return ClaimResult("low-retention", results.label, metrics, HOLDS if holds else DOES_NOT_HOLD, reason, paper)
+
+
+# ---------------------------------------------------------------------- compression
+
+
+def item_margins(evaluation: TaskEvaluation) -> np.ndarray:
+    """Per-item reward margin: chosen minus rejected (pairwise), chosen minus the best rejected
+    (best-of-n), or the mean of the nine chosen-minus-rejected differences (style matrix)."""
+    chosen, rejected = evaluation.chosen, evaluation.rejected
+    if evaluation.format == "style_matrix":
+        return np.nanmean(chosen[:, :, None] - rejected[:, None, :], axis=(1, 2))
+    return chosen[:, 0] - np.nanmax(rejected, axis=1)
+
+
+def _all_rewards(results: StudyResults, model: str) -> np.ndarray:
+    values = []
+    for evaluation in results.evaluation(model).values():
+        values.append(evaluation.chosen.ravel())
+        values.append(evaluation.rejected.ravel())
+    flat = np.concatenate(values)
+    return flat[~np.isnan(flat)]
+
+
+def compression_metrics(results: StudyResults, single: str, n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0):
+    """Mixed-versus-single reward statistics on items both RMs get right."""
+    mixed_abs, single_abs, mixed_margin, single_margin = [], [], [], []
+    for task in results.tasks:
+        ev_mixed = results.evaluation("mixed")[task]
+        ev_single = results.evaluation(single)[task]
+        both = correct_set(ev_mixed) & correct_set(ev_single)
+        mixed_margin.append(item_margins(ev_mixed)[both])
+        single_margin.append(item_margins(ev_single)[both])
+        mixed_abs.append(np.nanmean(np.abs(np.hstack([ev_mixed.chosen, ev_mixed.rejected])), axis=1)[both])
+        single_abs.append(np.nanmean(np.abs(np.hstack([ev_single.chosen, ev_single.rejected])), axis=1)[both])
+    mixed_abs, single_abs = np.concatenate(mixed_abs), np.concatenate(single_abs)
+    mixed_margin, single_margin = np.concatenate(mixed_margin), np.concatenate(single_margin)
+    std_mixed = float(np.std(_all_rewards(results, "mixed")))
+    std_single = float(np.std(_all_rewards(results, single)))
+
+    def stats(idx):
+        abs_ratio = np.median(mixed_abs[idx]) / np.median(single_abs[idx])
+        margin_ratio = np.median(mixed_margin[idx]) / np.median(single_margin[idx])
+        normalised = margin_ratio * std_single / std_mixed
+        confidence_gap = np.median(_sigmoid(mixed_margin[idx])) - np.median(_sigmoid(single_margin[idx]))
+        return np.array([abs_ratio, margin_ratio, normalised, confidence_gap])
+
+    n = len(mixed_margin)
+    names = ["abs_reward_ratio", "margin_ratio", "normalised_margin_ratio", "bt_confidence_gap"]
+    if n == 0:
+        return {f"{name}_vs_{single}": Estimate(float("nan")) for name in names} | {f"items_both_correct_{single}": Estimate(0.0)}
+    point = stats(np.arange(n))
+    rng = np.random.default_rng(seed)
+    replicates = np.array([stats(rng.integers(0, n, n)) for _ in range(n_boot)])
+    low, high = np.nanpercentile(replicates, [2.5, 97.5], axis=0)
+    metrics = {f"{name}_vs_{single}": Estimate(float(point[i]), float(low[i]), float(high[i])) for i, name in enumerate(names)}
+    metrics[f"items_both_correct_{single}"] = Estimate(float(n))
+    return metrics
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def score_compression(results: StudyResults) -> ClaimResult:
+    """Where both get an item right, the mixed RM's rewards sit closer to zero.
+
+    The verdict uses the scale-aware margin ratio (margins divided by each RM's reward standard
+    deviation): a raw ratio below 1 can come from a smaller reward scale alone, which says
+    nothing about separability.
+    """
+    metrics = compression_metrics(results, "helpful") | compression_metrics(results, "harmless")
+    control = training_check(results, ("helpful", "harmless", "mixed"))
+    if control:
+        return ClaimResult("score-compression", results.label, metrics, INCONCLUSIVE, control)
+
+    normalised = [metrics[f"normalised_margin_ratio_vs_{s}"].value for s in ("helpful", "harmless")]
+    holds = all(v < 1 for v in normalised)
+    reason = (
+        f"scale-aware margin ratio mixed/single: {normalised[0]:.3f} vs helpful RM, "
+        f"{normalised[1]:.3f} vs harmless RM; both must be below 1"
+    )
+    return ClaimResult("score-compression", results.label, metrics, HOLDS if holds else DOES_NOT_HOLD, reason)

@@ -1,0 +1,173 @@
+"""Neuron-level claims: late layers, ablation asymmetry, shared dominance, small RMSD and
+magnitude selection beating the baselines."""
+
+from __future__ import annotations
+
+from rmbench.claims.base import (
+    DOES_NOT_HOLD,
+    HOLDS,
+    INCONCLUSIVE,
+    ClaimResult,
+    per_task_correct,
+    training_check,
+)
+from rmbench.claims.stats import Estimate, group_difference
+from rmbench.pipeline.results import StudyResults
+
+# RMSD counts as small when it is below this share of the typical activation size (the RMS of
+# the RM's mean activations over all neurons).
+SMALL_RMSD_RELATIVE = 0.1
+
+
+def ablation_delta(results: StudyResults, model: str, ablation: str, orientation: str) -> Estimate:
+    """Change in a model's group accuracy when a neuron set is ablated (ablated minus baseline)."""
+    tasks = results.tasks_of(orientation)
+    available = results.evaluation(model, ablation)
+    tasks = [t for t in tasks if t in available]
+    return group_difference(
+        per_task_correct(results, model, ablation, tasks), per_task_correct(results, model, "none", tasks)
+    )
+
+
+def late_layers(results: StudyResults) -> ClaimResult:
+    """Oriented neurons concentrate in the late third of the layers."""
+    shares = results.neurons["layer_shares"]
+    metrics = {}
+    for set_name in ("N_H", "N_S", "N_HS"):
+        for bucket in ("early", "middle", "late"):
+            metrics[f"{set_name}_{bucket}_share"] = Estimate(float(shares[set_name][bucket]))
+
+    failing = [
+        s for s in ("N_H", "N_S", "N_HS")
+        if not shares[s]["late"] > max(shares[s]["early"], shares[s]["middle"])
+    ]
+    holds = not failing
+    reason = (
+        "the late bucket holds the largest share of every set"
+        if holds
+        else f"the late bucket is not the largest for {', '.join(failing)}"
+    )
+    return ClaimResult("late-layers", results.label, metrics, HOLDS if holds else DOES_NOT_HOLD, reason)
+
+
+def ablation_asymmetry(results: StudyResults) -> ClaimResult:
+    """Ablating a single RM's own oriented neurons hurts its own objective and spares or helps the other."""
+    metrics = {
+        "helpful_rm_ablate_N_H_on_helpful_tasks": ablation_delta(results, "helpful", "N_H", "helpful"),
+        "helpful_rm_ablate_N_H_on_harmless_tasks": ablation_delta(results, "helpful", "N_H", "harmless"),
+        "harmless_rm_ablate_N_S_on_harmless_tasks": ablation_delta(results, "harmless", "N_S", "harmless"),
+        "harmless_rm_ablate_N_S_on_helpful_tasks": ablation_delta(results, "harmless", "N_S", "helpful"),
+        "mixed_rm_ablate_N_HS_on_helpful_tasks": ablation_delta(results, "mixed", "N_HS", "helpful"),
+        "mixed_rm_ablate_N_HS_on_harmless_tasks": ablation_delta(results, "mixed", "N_HS", "harmless"),
+    }
+    paper = {
+        "helpful_rm_ablate_N_H_on_helpful_tasks": -0.07,
+        "helpful_rm_ablate_N_H_on_harmless_tasks": 0.05,
+        "harmless_rm_ablate_N_S_on_harmless_tasks": -0.12,
+    }
+    control = training_check(results, ("helpful", "harmless"))
+    if control:
+        return ClaimResult("ablation-asymmetry", results.label, metrics, INCONCLUSIVE, control, paper)
+
+    h_own = metrics["helpful_rm_ablate_N_H_on_helpful_tasks"].value
+    h_other = metrics["helpful_rm_ablate_N_H_on_harmless_tasks"].value
+    s_own = metrics["harmless_rm_ablate_N_S_on_harmless_tasks"].value
+    s_other = metrics["harmless_rm_ablate_N_S_on_helpful_tasks"].value
+    holds = h_own < 0 and s_own < 0 and h_other > h_own and s_other > s_own
+    reason = (
+        f"helpful RM: own {h_own:+.3f}, other {h_other:+.3f}; harmless RM: own {s_own:+.3f}, "
+        f"other {s_other:+.3f}; own changes must be negative and the other group must lose less"
+    )
+    return ClaimResult("ablation-asymmetry", results.label, metrics, HOLDS if holds else DOES_NOT_HOLD, reason, paper)
+
+
+def shared_dominance(results: StudyResults) -> ClaimResult:
+    """About half of N_H and N_S are shared, and ablating the shared set in the mixed RM hurts
+    more than ablating the helpful-only or harmless-only sets or a size-matched random set."""
+    overlap = results.neurons["overlap"]
+    sizes = results.neurons["set_sizes"]
+    metrics = {
+        "shared_share_of_N_H": Estimate(float(overlap["shared_of_helpful"])),
+        "shared_share_of_N_S": Estimate(float(overlap["shared_of_harmless"])),
+        "shared_share_of_all_neurons": Estimate(sizes["shared"] / results.neurons["total_neurons"]),
+        "neuron_retention_N_HS": Estimate(float(results.neurons["neuron_retention"])),
+    }
+    for ablation in ("shared", "helpful_only", "harmless_only", "random_shared"):
+        for orientation in ("harmless", "helpful"):
+            metrics[f"ablate_{ablation}_on_{orientation}_tasks"] = ablation_delta(
+                results, "mixed", ablation, orientation
+            )
+    paper = {
+        "shared_share_of_N_H": 0.5,
+        "shared_share_of_all_neurons": 0.0475,
+        "neuron_retention_N_HS": 0.55,
+        "ablate_shared_on_harmless_tasks": -0.10,
+        "ablate_shared_on_helpful_tasks": -0.044,
+        "ablate_harmless_only_on_harmless_tasks": -0.0118,
+        "ablate_harmless_only_on_helpful_tasks": -0.0076,
+        "ablate_helpful_only_on_harmless_tasks": 0.0,
+        "ablate_helpful_only_on_helpful_tasks": -0.0083,
+    }
+    control = training_check(results, ("helpful", "harmless", "mixed"))
+    if control:
+        return ClaimResult("shared-dominance", results.label, metrics, INCONCLUSIVE, control, paper)
+
+    def mean_delta(ablation):
+        return (
+            metrics[f"ablate_{ablation}_on_harmless_tasks"].value + metrics[f"ablate_{ablation}_on_helpful_tasks"].value
+        ) / 2
+
+    shared = mean_delta("shared")
+    others = {a: mean_delta(a) for a in ("helpful_only", "harmless_only", "random_shared")}
+    holds = all(shared < v for v in others.values())
+    reason = (
+        f"mean accuracy change over both groups: shared {shared:+.3f}, "
+        + ", ".join(f"{k} {v:+.3f}" for k, v in others.items())
+        + "; shared must be the most negative"
+    )
+    return ClaimResult("shared-dominance", results.label, metrics, HOLDS if holds else DOES_NOT_HOLD, reason, paper)
+
+
+def small_rmsd(results: StudyResults) -> ClaimResult:
+    """Chosen and rejected inputs activate nearly the same neurons."""
+    rmsd = results.neurons["rmsd"]
+    scale = results.neurons["activation_scale"]
+    metrics = {}
+    for rm in ("helpful", "harmless", "mixed"):
+        metrics[f"rmsd_{rm}_rm"] = Estimate(float(rmsd[rm]))
+        metrics[f"relative_rmsd_{rm}_rm"] = Estimate(float(rmsd[rm]) / float(scale[rm]))
+    paper = {"rmsd_helpful_rm": 2.6e-3, "rmsd_harmless_rm": 8.2e-3, "rmsd_mixed_rm": 2.3e-3}
+    relative = [metrics[f"relative_rmsd_{rm}_rm"].value for rm in ("helpful", "harmless", "mixed")]
+    holds = all(v < SMALL_RMSD_RELATIVE for v in relative)
+    reason = (
+        "RMSD relative to the RMS mean activation: "
+        + ", ".join(f"{v:.4f}" for v in relative)
+        + f"; each must be below {SMALL_RMSD_RELATIVE}"
+    )
+    return ClaimResult("small-rmsd", results.label, metrics, HOLDS if holds else DOES_NOT_HOLD, reason, paper)
+
+
+def magnitude_beats_baselines(results: StudyResults, tau: float | None = None) -> ClaimResult:
+    """Magnitude-selected neurons matter more than change-selected or random ones at equal tau."""
+    tau = results.neurons["tau"] if tau is None else tau
+    metrics = {}
+    for objective in ("helpful", "harmless"):
+        for method in ("magnitude", "change", "random"):
+            key = f"{method}@{tau:g}"
+            metrics[f"{objective}_rm_{method}_delta"] = ablation_delta(results, objective, key, objective)
+    control = training_check(results, ("helpful", "harmless"))
+    if control:
+        return ClaimResult("magnitude-beats-baselines", results.label, metrics, INCONCLUSIVE, control)
+
+    def mean(method):
+        return (metrics[f"helpful_rm_{method}_delta"].value + metrics[f"harmless_rm_{method}_delta"].value) / 2
+
+    magnitude, change, random = mean("magnitude"), mean("change"), mean("random")
+    holds = magnitude < change and magnitude < random
+    reason = (
+        f"mean own-group accuracy change at tau={tau:g}: magnitude {magnitude:+.3f}, change {change:+.3f}, "
+        f"random {random:+.3f}; magnitude must be the most negative"
+    )
+    return ClaimResult(
+        "magnitude-beats-baselines", results.label, metrics, HOLDS if holds else DOES_NOT_HOLD, reason
+    )

@@ -1,0 +1,1 @@
+"""Orchestration of the study: train, score, analyse neurons, collect results."""
