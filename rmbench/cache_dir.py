@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 CACHE_ENV_VAR = "RMBENCH_CACHE"
 
 
-def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
+def resolve_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     """Return the cache root: ``cache_dir`` if given, else ``$RMBENCH_CACHE``, else ``~/.cache/rmbench``."""
     if cache_dir is not None:
         return Path(cache_dir).expanduser()

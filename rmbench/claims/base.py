@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rmbench.claims.stats import Estimate
+from rmbench.claims.stats import Estimate, estimate_json, fmt_estimate, no_interval
 from rmbench.pipeline.results import StudyResults
 
 HOLDS = "holds"
@@ -27,7 +27,7 @@ class ClaimResult:
         return {
             "claim": self.claim,
             "model": self.model,
-            "metrics": {k: v.to_json() for k, v in self.metrics.items()},
+            "metrics": {k: estimate_json(v) for k, v in self.metrics.items()},
             "verdict": self.verdict,
             "reason": self.reason,
             "paper": self.paper,
@@ -38,9 +38,9 @@ def heldout_estimate(results: StudyResults, rm: str, objective: str) -> Estimate
     """Held-out HH-RLHF accuracy of an RM on an objective, from its training manifest."""
     entry = results.heldout.get(rm, {}).get(objective)
     if entry is None:
-        return Estimate(float("nan"))
+        return no_interval(float("nan"))
     if isinstance(entry, dict):
-        return Estimate(entry["accuracy"], entry.get("low", float("nan")), entry.get("high", float("nan")))
+        return Estimate(float(entry["accuracy"]), float(entry.get("low", "nan")), float(entry.get("high", "nan")))
     return Estimate(*entry)
 
 
@@ -60,7 +60,7 @@ def training_check(results: StudyResults, rms: tuple[str, ...]) -> str | None:
                 # An external RM (--rm-manifest) may carry no held-out numbers.
                 failures.append(f"{rm} RM has no held-out {objective} accuracy")
             elif not estimate.low > 0.5:
-                failures.append(f"{rm} RM held-out {objective} accuracy {estimate.fmt()} is not above chance")
+                failures.append(f"{rm} RM held-out {objective} accuracy {fmt_estimate(estimate)} is not above chance")
     return "; ".join(failures) or None
 
 

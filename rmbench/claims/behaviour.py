@@ -12,7 +12,10 @@ from rmbench.claims.base import (
     per_task_correct,
     training_check,
 )
-from rmbench.claims.stats import DEFAULT_BOOTSTRAP, Estimate, group_difference, group_mean
+from rmbench.claims.stats import DEFAULT_BOOTSTRAP, Estimate, fmt_estimate, group_difference, group_mean, no_interval
+from rmbench.metrics.compression import item_margin, sigmoid
+from rmbench.metrics.retention import correct_set as metric_correct_set
+from rmbench.metrics.retention import pairwise_retention, retention
 from rmbench.pipeline.results import StudyResults, TaskEvaluation
 
 # Retention at or above this share would mean the mixed RM keeps most of what the single RMs
@@ -54,8 +57,8 @@ def specialisation(results: StudyResults) -> ClaimResult:
 
     holds = metrics["gap_on_helpful_tasks"].value > 0 and metrics["gap_on_harmless_tasks"].value > 0
     reason = (
-        f"helpful RM minus harmless RM on helpful tasks {metrics['gap_on_helpful_tasks'].fmt()}, "
-        f"harmless RM minus helpful RM on harmless tasks {metrics['gap_on_harmless_tasks'].fmt()}; "
+        f"helpful RM minus harmless RM on helpful tasks {fmt_estimate(metrics['gap_on_helpful_tasks'])}, "
+        f"harmless RM minus helpful RM on harmless tasks {fmt_estimate(metrics['gap_on_harmless_tasks'])}; "
         "both must be positive"
     )
     return ClaimResult("specialisation", results.label, metrics, HOLDS if holds else DOES_NOT_HOLD, reason, paper)
@@ -86,30 +89,14 @@ def interference(results: StudyResults) -> ClaimResult:
 
 
 def correct_set(evaluation: TaskEvaluation) -> np.ndarray:
-    """Items a model gets right: a full point, or a majority of the nine comparisons of a style matrix item."""
-    if evaluation.format == "style_matrix":
-        return evaluation.correct > 0.5
-    return evaluation.correct >= 1.0
-
-
-def retention_value(c_mixed: np.ndarray, c_h: np.ndarray, c_s: np.ndarray) -> float:
-    """|C_HS ∩ (C_H ∪ C_S)| / |C_H ∪ C_S|, NaN when neither single RM gets an item right."""
-    union = c_h | c_s
-    if not union.any():
-        return float("nan")
-    return float((c_mixed & union).sum() / union.sum())
-
-
-def pairwise_retention(c_mixed: np.ndarray, c_single: np.ndarray) -> float:
-    if not c_single.any():
-        return float("nan")
-    return float((c_mixed & c_single).sum() / c_single.sum())
+    """Items a model gets right (see `rmbench.metrics.retention.correct_set` for the rule)."""
+    return metric_correct_set(evaluation.format, evaluation.correct)
 
 
 def task_retention(results: StudyResults, task: str) -> dict[str, float]:
     """Retention of one task, its pairwise versions and the value expected under independence."""
     sets = {m: correct_set(results.evaluation(m)[task]) for m in ("mixed", "helpful", "harmless")}
-    value = retention_value(sets["mixed"], sets["helpful"], sets["harmless"])
+    value = retention(sets["mixed"], sets["helpful"], sets["harmless"])
     # If the mixed RM's correctness were independent of the single RMs', it would retain each
     # item of the union with probability equal to its own accuracy on the task.
     expected = float(sets["mixed"].mean())
@@ -128,7 +115,7 @@ def _retention_group(results: StudyResults, orientation: str, n_boot: int = DEFA
     sets = [
         {m: correct_set(results.evaluation(m)[t]) for m in ("mixed", "helpful", "harmless")} for t in tasks
     ]
-    point = np.nanmean([retention_value(s["mixed"], s["helpful"], s["harmless"]) for s in sets])
+    point = np.nanmean([retention(s["mixed"], s["helpful"], s["harmless"]) for s in sets])
     expected = float(np.mean([s["mixed"].mean() for s in sets]))
 
     rng = np.random.default_rng(seed)
@@ -137,10 +124,10 @@ def _retention_group(results: StudyResults, orientation: str, n_boot: int = DEFA
         values = []
         for s in sets:
             idx = rng.integers(0, len(s["mixed"]), len(s["mixed"]))
-            values.append(retention_value(s["mixed"][idx], s["helpful"][idx], s["harmless"][idx]))
+            values.append(retention(s["mixed"][idx], s["helpful"][idx], s["harmless"][idx]))
         replicates[b] = np.nanmean(values) if not np.all(np.isnan(values)) else np.nan
     low, high = np.nanpercentile(replicates, [2.5, 97.5])
-    return Estimate(float(point), float(low), float(high)), Estimate(expected)
+    return Estimate(float(point), float(low), float(high)), no_interval(expected)
 
 
 def low_retention(results: StudyResults) -> ClaimResult:
@@ -160,22 +147,13 @@ def low_retention(results: StudyResults) -> ClaimResult:
 
     holds = helpful.value < LOW_RETENTION_THRESHOLD and harmless.value < LOW_RETENTION_THRESHOLD
     reason = (
-        f"mean retention {helpful.fmt()} on helpful and {harmless.fmt()} on harmless tasks; "
+        f"mean retention {fmt_estimate(helpful)} on helpful and {fmt_estimate(harmless)} on harmless tasks; "
         f"both must be below {LOW_RETENTION_THRESHOLD}"
     )
     return ClaimResult("low-retention", results.label, metrics, HOLDS if holds else DOES_NOT_HOLD, reason, paper)
 
 
 # ---------------------------------------------------------------------- compression
-
-
-def item_margins(evaluation: TaskEvaluation) -> np.ndarray:
-    """Per-item reward margin: chosen minus rejected (pairwise), chosen minus the best rejected
-    (best-of-n), or the mean of the nine chosen-minus-rejected differences (style matrix)."""
-    chosen, rejected = evaluation.chosen, evaluation.rejected
-    if evaluation.format == "style_matrix":
-        return np.nanmean(chosen[:, :, None] - rejected[:, None, :], axis=(1, 2))
-    return chosen[:, 0] - np.nanmax(rejected, axis=1)
 
 
 def _all_rewards(results: StudyResults, model: str) -> np.ndarray:
@@ -194,8 +172,8 @@ def compression_metrics(results: StudyResults, single: str, n_boot: int = DEFAUL
         ev_mixed = results.evaluation("mixed")[task]
         ev_single = results.evaluation(single)[task]
         both = correct_set(ev_mixed) & correct_set(ev_single)
-        mixed_margin.append(item_margins(ev_mixed)[both])
-        single_margin.append(item_margins(ev_single)[both])
+        mixed_margin.append(item_margin(ev_mixed.format, ev_mixed.chosen, ev_mixed.rejected)[both])
+        single_margin.append(item_margin(ev_single.format, ev_single.chosen, ev_single.rejected)[both])
         mixed_abs.append(np.nanmean(np.abs(np.hstack([ev_mixed.chosen, ev_mixed.rejected])), axis=1)[both])
         single_abs.append(np.nanmean(np.abs(np.hstack([ev_single.chosen, ev_single.rejected])), axis=1)[both])
     mixed_abs, single_abs = np.concatenate(mixed_abs), np.concatenate(single_abs)
@@ -207,24 +185,20 @@ def compression_metrics(results: StudyResults, single: str, n_boot: int = DEFAUL
         abs_ratio = np.median(mixed_abs[idx]) / np.median(single_abs[idx])
         margin_ratio = np.median(mixed_margin[idx]) / np.median(single_margin[idx])
         normalised = margin_ratio * std_single / std_mixed
-        confidence_gap = np.median(_sigmoid(mixed_margin[idx])) - np.median(_sigmoid(single_margin[idx]))
+        confidence_gap = np.median(sigmoid(mixed_margin[idx])) - np.median(sigmoid(single_margin[idx]))
         return np.array([abs_ratio, margin_ratio, normalised, confidence_gap])
 
     n = len(mixed_margin)
     names = ["abs_reward_ratio", "margin_ratio", "normalised_margin_ratio", "bt_confidence_gap"]
     if n == 0:
-        return {f"{name}_vs_{single}": Estimate(float("nan")) for name in names} | {f"items_both_correct_{single}": Estimate(0.0)}
+        return {f"{name}_vs_{single}": no_interval(float("nan")) for name in names} | {f"items_both_correct_{single}": no_interval(0.0)}
     point = stats(np.arange(n))
     rng = np.random.default_rng(seed)
     replicates = np.array([stats(rng.integers(0, n, n)) for _ in range(n_boot)])
     low, high = np.nanpercentile(replicates, [2.5, 97.5], axis=0)
     metrics = {f"{name}_vs_{single}": Estimate(float(point[i]), float(low[i]), float(high[i])) for i, name in enumerate(names)}
-    metrics[f"items_both_correct_{single}"] = Estimate(float(n))
+    metrics[f"items_both_correct_{single}"] = no_interval(float(n))
     return metrics
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
 
 
 def score_compression(results: StudyResults) -> ClaimResult:

@@ -11,7 +11,7 @@ from rmbench.claims.base import (
     per_task_correct,
     training_check,
 )
-from rmbench.claims.stats import Estimate, group_difference
+from rmbench.claims.stats import Estimate, group_difference, no_interval
 from rmbench.pipeline.results import StudyResults
 
 # RMSD counts as small when it is below this share of the typical activation size (the RMS of
@@ -35,7 +35,7 @@ def late_layers(results: StudyResults) -> ClaimResult:
     metrics = {}
     for set_name in ("N_H", "N_S", "N_HS"):
         for bucket in ("early", "middle", "late"):
-            metrics[f"{set_name}_{bucket}_share"] = Estimate(float(shares[set_name][bucket]))
+            metrics[f"{set_name}_{bucket}_share"] = no_interval(float(shares[set_name][bucket]))
 
     failing = [
         s for s in ("N_H", "N_S", "N_HS")
@@ -134,8 +134,8 @@ def small_rmsd(results: StudyResults) -> ClaimResult:
     scale = results.neurons["activation_scale"]
     metrics = {}
     for rm in ("helpful", "harmless", "mixed"):
-        metrics[f"rmsd_{rm}_rm"] = Estimate(float(rmsd[rm]))
-        metrics[f"relative_rmsd_{rm}_rm"] = Estimate(float(rmsd[rm]) / float(scale[rm]))
+        metrics[f"rmsd_{rm}_rm"] = no_interval(float(rmsd[rm]))
+        metrics[f"relative_rmsd_{rm}_rm"] = no_interval(float(rmsd[rm]) / float(scale[rm]))
     paper = {"rmsd_helpful_rm": 2.6e-3, "rmsd_harmless_rm": 8.2e-3, "rmsd_mixed_rm": 2.3e-3}
     relative = [metrics[f"relative_rmsd_{rm}_rm"].value for rm in ("helpful", "harmless", "mixed")]
     holds = all(v < SMALL_RMSD_RELATIVE for v in relative)

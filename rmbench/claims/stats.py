@@ -8,32 +8,16 @@ paired: the same resampled items enter both sides.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+
+from rmbench.metrics.bootstrap import Estimate
 
 DEFAULT_BOOTSTRAP = 1000
 
 
-@dataclass(frozen=True)
-class Estimate:
-    """A point estimate with a 95% percentile-bootstrap interval (NaN bounds when none applies)."""
-
-    value: float
-    low: float = float("nan")
-    high: float = float("nan")
-
-    def fmt(self, digits: int = 3) -> str:
-        if np.isnan(self.low):
-            return f"{self.value:.{digits}f}"
-        return f"{self.value:.{digits}f} [{self.low:.{digits}f}, {self.high:.{digits}f}]"
-
-    def to_json(self) -> dict:
-        return {"value": _clean(self.value), "low": _clean(self.low), "high": _clean(self.high)}
-
-
-def _clean(x: float):
-    return None if x is None or np.isnan(x) else float(x)
+def no_interval(value: float) -> Estimate:
+    """An estimate without a bootstrap interval (a deterministic quantity such as a layer share)."""
+    return Estimate(float(value), float("nan"), float("nan"))
 
 
 def _stratified_means(per_task: list[np.ndarray], n_boot: int, seed: int) -> np.ndarray:
@@ -51,7 +35,7 @@ def group_mean(per_task: list[np.ndarray], n_boot: int = DEFAULT_BOOTSTRAP, seed
     """Mean over tasks of the per-task mean of `values`, with a stratified bootstrap CI."""
     per_task = [np.asarray(v, dtype=float) for v in per_task if len(v)]
     if not per_task:
-        return Estimate(float("nan"))
+        return no_interval(float("nan"))
     value = float(np.mean([v.mean() for v in per_task]))
     replicates = _stratified_means(per_task, n_boot, seed)
     low, high = np.percentile(replicates, [2.5, 97.5])
@@ -69,3 +53,17 @@ def group_difference(
 def binomial_above_chance(estimate: Estimate) -> bool:
     """True when the whole 95% interval lies above 0.5."""
     return bool(estimate.low > 0.5)
+
+
+def fmt_estimate(estimate: Estimate, digits: int = 3) -> str:
+    """Format as "0.612 [0.55, 0.67]", or the bare value when there is no interval."""
+    if np.isnan(estimate.low):
+        return f"{estimate.value:.{digits}f}"
+    return estimate.fmt(digits)
+
+
+def estimate_json(estimate: Estimate) -> dict:
+    def clean(x):
+        return None if x is None or np.isnan(x) else float(x)
+
+    return {"value": clean(estimate.value), "low": clean(estimate.low), "high": clean(estimate.high)}

@@ -30,7 +30,8 @@ FORMATS = ("pairwise", "best_of_n", "style_matrix")
 STYLE_MATRIX_SIZE = 3
 
 
-def _as_rows(values, name: str) -> np.ndarray:
+def as_reward_rows(values, name: str = "rewards") -> np.ndarray:
+    """Return ``values`` as a float64 ``[n_items, n_responses]`` array; a 1-D array becomes one column."""
     array = np.asarray(values, dtype=np.float64)
     if array.ndim == 1:
         array = array[:, None]
@@ -47,8 +48,8 @@ def _check_format(format: str) -> None:
 def item_correct(format: str, chosen, rejected) -> np.ndarray:
     """Return each item's correctness in [0, 1] (NaN where a required reward is NaN)."""
     _check_format(format)
-    chosen = _as_rows(chosen, "chosen")
-    rejected = _as_rows(rejected, "rejected")
+    chosen = as_reward_rows(chosen, "chosen")
+    rejected = as_reward_rows(rejected, "rejected")
     if chosen.shape[0] != rejected.shape[0]:
         raise ValueError(f"chosen has {chosen.shape[0]} items but rejected has {rejected.shape[0]}")
 
@@ -105,7 +106,7 @@ def style_matrix(chosen, rejected) -> np.ndarray:
 
     Items with a NaN reward are left out.
     """
-    wins = _comparison_matrices(_as_rows(chosen, "chosen"), _as_rows(rejected, "rejected"))
+    wins = _comparison_matrices(as_reward_rows(chosen, "chosen"), as_reward_rows(rejected, "rejected"))
     complete = ~np.isnan(wins).any(axis=(1, 2))
     if not complete.any():
         return np.full((STYLE_MATRIX_SIZE, STYLE_MATRIX_SIZE), np.nan)
@@ -172,8 +173,8 @@ def ties_subset_score(uids: Sequence[str], chosen, rejected) -> dict[str, float]
     Source: ``process_single_model`` in allenai/reward-bench ``rewardbench/utils.py`` (commit
     a0096928).
     """
-    chosen = _as_rows(chosen, "chosen")
-    rejected = _as_rows(rejected, "rejected")
+    chosen = as_reward_rows(chosen, "chosen")
+    rejected = as_reward_rows(rejected, "rejected")
     if not (len(uids) == chosen.shape[0] == rejected.shape[0]):
         raise ValueError(f"got {len(uids)} uids for {chosen.shape[0]} chosen and {rejected.shape[0]} rejected rows")
 

@@ -40,7 +40,7 @@ from transformers import (
 )
 from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING
 
-from rmbench.cache_dir import build_once, cache_root, lock_path_for
+from rmbench.cache_dir import build_once, resolve_cache_dir, lock_path_for
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def file_sha256(path: Path) -> str:
 
 
 def _gguf_cache_dir(kind: str, cache_dir: Path | str | None) -> tuple[Path, Path]:
-    root = cache_root(cache_dir)
+    root = resolve_cache_dir(cache_dir)
     sha = file_sha256(gguf_file_path())
     name = f"smollm2-135m-instruct-{kind}-{sha[:12]}-v{GGUF_CONVERSION_VERSION}"
     return root / "backbones" / name, lock_path_for(root, f"backbone-{name}")

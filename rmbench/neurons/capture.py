@@ -143,10 +143,10 @@ def _input_mode(items: list) -> str:
         return "texts"
     if all(_is_pair(item) for item in items):
         return "pairs"
-    bad = next(item for item in items if not isinstance(item, str) and not _is_pair(item))
+    kinds = sorted({"str" if isinstance(item, str) else type(item).__name__ for item in items})
     raise TypeError(
-        "expected strings or preference pairs with prompt/chosen/rejected attributes, "
-        f"got {type(bad).__name__} (or a mix of both kinds)"
+        "expected either strings or preference pairs with prompt/chosen/rejected attributes, "
+        f"not a mix; got {', '.join(kinds)}"
     )
 
 
@@ -305,9 +305,19 @@ def model_device(model) -> torch.device:
 
 
 def backbone_forward(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> None:
-    """Run the transformer body of a model (no reward or LM head, no KV cache) for its hooks."""
+    """Run the transformer body of a model (no reward or LM head, no KV cache) for its hooks.
+
+    Position ids count real tokens only, as in reward scoring, so that padding never shifts them.
+    """
+    from rmbench.models.reward import position_ids_from_mask
+
     body = getattr(model, "base_model", model)
-    body(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
+    body(
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        position_ids=position_ids_from_mask(attention_mask),
+        use_cache=False,
+    )
 
 
 @contextlib.contextmanager

@@ -168,22 +168,6 @@ def change_importance(
     return np.sqrt(hooks.squared_sums.numpy() / n_tokens)
 
 
-# --------------------------------------------------------------------------- fingerprints
-
-
-def data_fingerprint(pairs_or_texts: Iterable, *params) -> str:
-    """Return a sha256 prefix over the input texts (in order) and any extra parameters."""
-    digest = hashlib.sha256()
-    for item in pairs_or_texts:
-        parts = (item,) if isinstance(item, str) else pair_texts(item)
-        for text in parts:
-            digest.update(text.encode("utf-8"))
-            digest.update(b"\0")
-        digest.update(b"\1")
-    digest.update(json.dumps([str(p) for p in params]).encode("utf-8"))
-    return digest.hexdigest()[:16]
-
-
 # --------------------------------------------------------------------------- cache
 
 

@@ -16,7 +16,15 @@ logger = logging.getLogger(__name__)
 PARTITION_SETS = ("shared", "helpful_only", "harmless_only")
 
 
-def collect_results(study: Study) -> StudyResults:
+BEHAVIOUR_STAGES = ("train", "evaluate", "controls")
+ALL_STAGES = BEHAVIOUR_STAGES + ("neurons", "ablate", "sweep")
+
+
+def collect_results(study: Study, stages: tuple[str, ...] = ALL_STAGES) -> StudyResults:
+    """Run the requested stages (all by default) and return the record.
+
+    Behaviour-only runs (`rmbench evaluate`) leave `neurons` and `sweep` empty.
+    """
     stage_start = time.perf_counter()
     timings: dict[str, float] = {}
 
@@ -55,29 +63,17 @@ def collect_results(study: Study) -> StudyResults:
         evaluations[f"{model_name}|none"] = study.evaluate(model_name)
     stage("evaluate")
 
-    neurons = _neuron_summary(study)
-    stage("neurons")
-
-    sets = study.neuron_sets()
-    for objective in OBJECTIVES:
-        set_name = OWN_SET[objective]
-        logger.info("[%s] scoring the %s RM with %s ablated", study.label, objective, set_name)
-        evaluations[f"{objective}|{set_name}"] = study.evaluate(
-            objective, sets[set_name], _mask_key(set_name, sets[set_name])
-        )
-    for set_name in PARTITION_SETS:
-        logger.info("[%s] scoring the mixed RM with the %s set ablated", study.label, set_name)
-        evaluations[f"mixed|{set_name}"] = study.evaluate(
-            "mixed", sets[set_name], _mask_key(set_name, sets[set_name])
-        )
-    random_shared = _size_matched_random(sets["shared"], study.seed)
-    evaluations["mixed|random_shared"] = study.evaluate(
-        "mixed", random_shared, _mask_key("random_shared", random_shared)
-    )
-    stage("ablate")
-
-    sweep = _tau_sweep(study, evaluations)
-    stage("sweep")
+    neurons: dict = {}
+    sweep: list[dict] = []
+    if "neurons" in stages:
+        neurons = _neuron_summary(study)
+        stage("neurons")
+    if "ablate" in stages:
+        _ablate(study, evaluations)
+        stage("ablate")
+    if "sweep" in stages:
+        sweep = _tau_sweep(study, evaluations)
+        stage("sweep")
 
     length_control = _length_control(study, evaluations)
     stage("controls")
@@ -97,10 +93,32 @@ def collect_results(study: Study) -> StudyResults:
     )
 
 
+def _ablate(study: Study, evaluations: dict) -> None:
+    """Score each RM with its own set ablated, and the mixed RM with each partition ablated."""
+    sets = study.neuron_sets()
+    for objective in OBJECTIVES:
+        set_name = OWN_SET[objective]
+        logger.info("[%s] scoring the %s RM with %s ablated", study.label, objective, set_name)
+        evaluations[f"{objective}|{set_name}"] = study.evaluate(
+            objective, sets[set_name], _mask_key(set_name, sets[set_name])
+        )
+    for set_name in PARTITION_SETS:
+        logger.info("[%s] scoring the mixed RM with the %s set ablated", study.label, set_name)
+        evaluations[f"mixed|{set_name}"] = study.evaluate(
+            "mixed", sets[set_name], _mask_key(set_name, sets[set_name])
+        )
+    random_shared = _size_matched_random(sets["shared"], study.seed)
+    evaluations["mixed|random_shared"] = study.evaluate(
+        "mixed", random_shared, _mask_key("random_shared", random_shared)
+    )
+
+
 def _mask_key(name: str, mask: np.ndarray) -> str:
     from rmbench.neurons.ablation import ablation_key
 
-    return f"{name}-{ablation_key(mask)}"
+    # The key depends on the mask alone, so the same neurons reached by two routes (N_H and the
+    # magnitude sweep at the profile's tau) share one cached scoring pass.
+    return ablation_key(mask)
 
 
 def _size_matched_random(mask: np.ndarray, seed: int) -> np.ndarray:

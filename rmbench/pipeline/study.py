@@ -279,8 +279,8 @@ class Study:
 
     # ------------------------------------------------------------------ everything
 
-    def run(self) -> StudyResults:
-        """Compute every artefact the claims need, through the caches, and return the record."""
-        from rmbench.pipeline.collect import collect_results
+    def run(self, stages: tuple[str, ...] | None = None) -> StudyResults:
+        """Compute every artefact the claims need (or only `stages`), through the caches."""
+        from rmbench.pipeline.collect import ALL_STAGES, collect_results
 
-        return collect_results(self)
+        return collect_results(self, stages or ALL_STAGES)
