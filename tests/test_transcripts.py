@@ -165,13 +165,8 @@ def _build_dialogue(history: list[tuple[str, str]], last_question: str) -> str:
 def test_parse_round_trip_property(history, last_question, chosen, rejected):
     assume(chosen != rejected)
     dialogue = _build_dialogue(history, last_question)
-    # Tags can also form across a turn boundary, e.g. a turn ending in "\n\nHuman".
     chosen_transcript = format_text(dialogue, chosen)
     rejected_transcript = format_text(dialogue, rejected)
-    assume(chosen_transcript.count(ASSISTANT_TAG) == len(history) + 1)
-    assume(rejected_transcript.count(ASSISTANT_TAG) == len(history) + 1)
-    assume(HUMAN_TAG not in chosen_transcript[len(dialogue):])
-    assume(HUMAN_TAG not in rejected_transcript[len(dialogue):])
 
     prompt, parsed_chosen, parsed_rejected = parse_transcript_pair(
         chosen_transcript, rejected_transcript
@@ -192,9 +187,6 @@ def test_parse_different_dialogues_property(first_question, second_question, res
     assume(first_question != second_question)
     chosen_transcript = format_text(_build_dialogue([], first_question), response)
     rejected_transcript = format_text(_build_dialogue([], second_question), response + "!")
-    assume(chosen_transcript.count(ASSISTANT_TAG) == 1)
-    assume(rejected_transcript.count(ASSISTANT_TAG) == 1)
-    assume(HUMAN_TAG not in chosen_transcript[1:] and HUMAN_TAG not in rejected_transcript[1:])
 
     with pytest.raises(MalformedTranscript) as raised:
         parse_transcript_pair(chosen_transcript, rejected_transcript)

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import platformdirs
 from filelock import FileLock
 
+from rmbench.cache_dir import resolve_cache_dir
+from rmbench.data import format_text
 from rmbench.scoring.engine import score_texts
 
 logger = logging.getLogger(__name__)
@@ -56,16 +57,6 @@ class TaskScores:
             )
 
 
-def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
-    """Return the cache root: ``cache_dir``, else ``$RMBENCH_CACHE``, else the user cache dir."""
-    if cache_dir is not None:
-        return Path(cache_dir)
-    env = os.environ.get("RMBENCH_CACHE")
-    if env:
-        return Path(env)
-    return Path(platformdirs.user_cache_dir("rmbench"))
-
-
 def items_fingerprint(items: Sequence) -> str:
     """Return a sha256 over the uid, prompt and responses of every item, in order."""
     digest = hashlib.sha256()
@@ -92,7 +83,7 @@ def score_cache_key(model_key: str, task_name: str, ablation_key: str, max_lengt
 def score_cache_path(cache_dir, task_name: str, key: str) -> Path:
     """Return the final ``.npz`` path for a cache key; the task name is kept only for readability."""
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", task_name)[:60]
-    return cache_root(cache_dir) / "scores" / f"{slug}-{key[:32]}.npz"
+    return resolve_cache_dir(cache_dir) / "scores" / f"{slug}-{key[:32]}.npz"
 
 
 def flatten_texts(items: Sequence) -> tuple[list[str], list[int], list[int]]:
@@ -100,7 +91,6 @@ def flatten_texts(items: Sequence) -> tuple[list[str], list[int], list[int]]:
 
     Also returns each item's number of chosen and rejected responses, to rebuild the rows.
     """
-    format_text = _resolve_format_text()
     texts: list[str] = []
     n_chosen: list[int] = []
     n_rejected: list[int] = []
@@ -251,13 +241,3 @@ def _atomic_savez(path: Path, **arrays: np.ndarray) -> None:
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
-
-
-def _resolve_format_text():
-    try:
-        from rmbench.data import format_text
-    except ImportError:
-        # TODO: remove this fallback once rmbench.data.format_text lands; it has the same
-        # definition (prompt + " " + response).
-        return lambda prompt, response: prompt + " " + response
-    return format_text

@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from rmbench.models.reward import reward_forward
+
 logger = logging.getLogger(__name__)
 
 # Models with at least this many parameters run under bf16 autocast on CPU by default: in the
@@ -147,7 +149,6 @@ def score_texts(
 
     device = next(model.parameters()).device
     use_autocast = default_autocast(model) if autocast is None else autocast
-    forward = _resolve_reward_forward()
     rewards = np.empty(n_texts, dtype=np.float64)
 
     was_training = model.training
@@ -163,35 +164,9 @@ def score_texts(
                 input_ids, attention_mask = pad_batch(
                     rows, width=batch.width, pad_token_id=pad_token_id, padding_side=side
                 )
-                batch_rewards = forward(model, input_ids.to(device), attention_mask.to(device))
+                batch_rewards = reward_forward(model, input_ids.to(device), attention_mask.to(device))
                 rewards[list(batch.indices)] = batch_rewards.float().cpu().numpy()
                 bar.update(len(batch.indices))
     finally:
         model.train(was_training)
     return rewards
-
-
-def _resolve_reward_forward():
-    try:
-        from rmbench.models.reward import reward_forward
-    except ImportError:
-        # TODO: remove this fallback once rmbench.models.reward lands; it exists so scoring can be
-        # built and tested before that module.
-        return _last_token_reward_forward
-    return reward_forward
-
-
-def _last_token_reward_forward(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    """Read the scalar head at the last attention_mask == 1 position, for either padding side.
-
-    Position ids count only real tokens, so a left-padded row gets the same positions as the
-    unpadded text (this matters for absolute position embeddings such as GPT-2's).
-    """
-    position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
-    hidden = model.base_model(
-        input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids
-    ).last_hidden_state
-    positions = torch.arange(attention_mask.shape[1], device=attention_mask.device)
-    last = (attention_mask * positions).argmax(dim=-1)
-    pooled = hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
-    return model.score(pooled).squeeze(-1)
