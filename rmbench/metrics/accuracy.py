@@ -18,6 +18,10 @@ Formats:
   rejected), normal = mean of the diagonal, easy = mean below the diagonal, as in RM-Bench's
   ``compute_accuracy``. An item's correctness is the mean of its 9 comparisons, so the task
   accuracy (mean of hard, normal, easy) equals the mean of the per-item values.
+- ``ties``: RewardBench 2's Ties subset, several correct (chosen) and incorrect (rejected)
+  answers per prompt. An item is correct when every correct answer outscores every incorrect
+  one, upstream's per-prompt "accurate". The subset's official score also weighs margins and
+  pairs reference with tied prompts; :func:`ties_subset_score` computes it.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-FORMATS = ("pairwise", "best_of_n", "style_matrix")
+FORMATS = ("pairwise", "best_of_n", "style_matrix", "ties")
 STYLE_MATRIX_SIZE = 3
 
 
@@ -57,6 +61,8 @@ def item_correct(format: str, chosen, rejected) -> np.ndarray:
         return _pairwise_correct(chosen, rejected)
     if format == "best_of_n":
         return _best_of_n_correct(chosen, rejected)
+    if format == "ties":
+        return _all_correct_above_incorrect(chosen, rejected)
     return _comparison_matrices(chosen, rejected).mean(axis=(1, 2))
 
 
@@ -84,6 +90,15 @@ def _best_of_n_correct(chosen: np.ndarray, rejected: np.ndarray) -> np.ndarray:
     result[tied_top] = 1.0 / (1.0 + n_tied_rejected[tied_top])
     has_no_candidate = np.all(np.isnan(rejected), axis=1)
     result[np.isnan(c) | has_no_candidate] = np.nan
+    return result
+
+
+def _all_correct_above_incorrect(chosen: np.ndarray, rejected: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        worst_correct = np.min(np.where(np.isnan(chosen), np.inf, chosen), axis=1)
+        best_incorrect = np.max(np.where(np.isnan(rejected), -np.inf, rejected), axis=1)
+    result = (worst_correct > best_incorrect).astype(np.float64)
+    result[np.all(np.isnan(chosen), axis=1) | np.all(np.isnan(rejected), axis=1)] = np.nan
     return result
 
 
@@ -160,7 +175,8 @@ def ties_subset_score(uids: Sequence[str], chosen, rejected) -> dict[str, float]
     Each row is one prompt: ``chosen`` holds the rewards of its correct answers and ``rejected``
     those of its incorrect answers (NaN-padded). ``uids`` are RewardBench 2's ids of the form
     ``"ref:<prompt id>"`` (a reference prompt with one correct answer) or ``"tied:<prompt id>"``
-    (the same question with several equally correct answers).
+    (the same question with several equally correct answers), optionally behind a
+    ``"<task name>/"`` prefix as in rmbench task uids.
 
     Per prompt: accurate = min(correct) - max(incorrect) > 0; correct_incorrect_margin =
     min(correct) - max(incorrect); correct_margin = max(correct) - min(correct) (tied prompts).
@@ -180,7 +196,7 @@ def ties_subset_score(uids: Sequence[str], chosen, rejected) -> dict[str, float]
 
     stats: dict[str, dict[str, tuple[bool, float, float]]] = {"ref": {}, "tied": {}}
     for uid, correct_row, incorrect_row in zip(uids, chosen, rejected):
-        kind, _, prompt_id = str(uid).partition(":")
+        kind, _, prompt_id = str(uid).rpartition("/")[2].partition(":")
         if kind not in stats or not prompt_id:
             raise ValueError(f"Ties uid {uid!r} is not of the form 'ref:<id>' or 'tied:<id>'")
         correct = correct_row[~np.isnan(correct_row)]

@@ -3,7 +3,7 @@
 Compared on the items that both the single RM and the mixed RM get right (correct sets as in
 :func:`rmbench.metrics.retention.correct_set`). Item margin: pairwise chosen - rejected;
 best-of-n chosen - max(rejected); style matrix mean(chosen) - mean(rejected), which is the mean
-of its 9 chosen-minus-rejected differences.
+of its 9 chosen-minus-rejected differences; ties min(correct) - max(incorrect).
 
 Raw reward scales are arbitrary, because a Bradley-Terry loss only fixes reward differences and
 two RMs trained on different data can end at very different scales. Hence the two scale-aware
@@ -33,6 +33,8 @@ def item_margin(format: str, chosen, rejected) -> np.ndarray:
         return chosen[:, 0] - np.nanmax(rejected, axis=1)
     if format == "style_matrix":
         return chosen.mean(axis=1) - rejected.mean(axis=1)
+    if format == "ties":
+        return np.nanmin(chosen, axis=1) - np.nanmax(rejected, axis=1)
     raise ValueError(f"unknown format {format!r}")
 
 

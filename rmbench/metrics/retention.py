@@ -22,7 +22,7 @@ from rmbench.metrics.bootstrap import Estimate, estimate_statistic
 def correct_set(format: str, item_scores) -> np.ndarray:
     """Turn per-item correctness from :func:`item_correct` into a boolean correct set.
 
-    Pairwise and best-of-n items count as correct only with score 1, so a best-of-n item whose
+    Pairwise, best-of-n and ties items count as correct only with score 1, so a best-of-n item whose
     chosen response ties for the top (score 1/k) is not. A style matrix item counts as correct
     when more than half of its 9 comparisons are won (score > 0.5). Raises ValueError on NaN
     scores, because an unscored item can be neither in nor out of a set.

@@ -1,0 +1,223 @@
+"""On-disk cache of trained reward models, shared by processes and pytest-xdist workers.
+
+Layout under the cache root (``$RMBENCH_CACHE``, else ``~/.cache/rmbench``)::
+
+    models/<key>/          a finished model: config, weights, tokenizer, manifest.json (written last)
+    models/.tmp-<key>/     training in progress; kept after an interruption so the next run resumes
+    locks/<key>.lock       held by the one process that trains <key>; the others wait, then load
+
+``<key>`` is :meth:`TrainConfig.cache_key`. A folder under ``models/`` without a readable
+manifest or without its weights file is treated as corrupt: it is logged, deleted and retrained.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+from rmbench.cache_dir import build_once, lock_path_for, remove_tree, resolve_cache_dir, temp_path_for
+from rmbench.training.config import TrainConfig
+from rmbench.training.trainer import MANIFEST_NAME, WEIGHTS_NAME, train_reward_model
+
+logger = logging.getLogger(__name__)
+
+MODELS_DIR = "models"
+
+
+class InvalidManifest(ValueError):
+    """Raised by :func:`read_manifest` for a missing or unreadable manifest."""
+
+
+def read_manifest(path: str | os.PathLike) -> dict:
+    """Return the manifest of a model folder (or of a ``manifest.json`` path given directly).
+
+    Raises :class:`InvalidManifest` when the file is missing, is not a JSON object, or lacks a cache key.
+    """
+    path = Path(path)
+    manifest_path = path if path.name == MANIFEST_NAME else path / MANIFEST_NAME
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except FileNotFoundError:
+        raise InvalidManifest(f"{manifest_path} not found") from None
+    except (OSError, json.JSONDecodeError) as error:
+        raise InvalidManifest(f"{manifest_path} is not readable JSON: {error}") from error
+    if not isinstance(manifest, dict) or not manifest.get("cache_key"):
+        raise InvalidManifest(f"{manifest_path} has no cache_key")
+    return manifest
+
+
+def is_complete_model(folder: Path) -> bool:
+    """Return True when ``folder`` holds a valid manifest and the weights file it names."""
+    try:
+        manifest = read_manifest(folder)
+    except InvalidManifest:
+        return False
+    weights = folder / manifest.get("weights_file", WEIGHTS_NAME)
+    return (folder / "config.json").is_file() and weights.is_file() and weights.stat().st_size > 0
+
+
+def model_path(key: str, cache_dir: str | os.PathLike | None = None) -> Path:
+    """Return where the model with cache key ``key`` lives (whether or not it exists yet)."""
+    return resolve_cache_dir(cache_dir) / MODELS_DIR / key
+
+
+def get_or_train(cfg: TrainConfig, cache_dir: str | os.PathLike | None = None) -> Path:
+    """Return the folder of the trained model for ``cfg``, training it first if the cache lacks it.
+
+    Exactly one process trains a given key. It holds ``locks/<key>.lock`` while training in
+    ``models/.tmp-<key>`` and then renames that folder into place. Other processes block on the
+    lock and return the finished folder. An interrupted run leaves its checkpoints in the temporary
+    folder, and the next call resumes from the last complete checkpoint.
+
+    Under a distributed launch (``WORLD_SIZE`` > 1) every process must train. There, the main
+    process alone takes the lock and renames the folder, and every process returns the folder
+    once the main process has renamed it.
+    """
+    key = cfg.cache_key()
+    root = resolve_cache_dir(cache_dir)
+    target = root / MODELS_DIR / key
+    description = f"RM {cfg.backbone}/{cfg.objective}/seed{cfg.seed} ({key[:12]})"
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return _get_or_train_distributed(cfg, key, target, root, description)
+
+    build_once(
+        target,
+        lambda tmp: train_reward_model(cfg, tmp, cache_key=key),
+        is_valid=is_complete_model,
+        lock_path=lock_path_for(root, key),
+        keep_partial=True,
+        description=description,
+    )
+    return target
+
+
+def _get_or_train_distributed(cfg: TrainConfig, key: str, target: Path, root: Path, description: str) -> Path:
+    from accelerate import PartialState
+
+    state = PartialState()
+    if is_complete_model(target):
+        return target
+    if state.is_main_process:
+        # NOTE: while the main process waits for another process's lock, the other ranks wait in
+        # the Trainer's first collective, which times out after the ddp_timeout (30 min by default).
+        build_once(
+            target,
+            lambda tmp: train_reward_model(cfg, tmp, cache_key=key),
+            is_valid=is_complete_model,
+            lock_path=lock_path_for(root, key),
+            keep_partial=True,
+            description=description,
+        )
+    else:
+        train_reward_model(cfg, temp_path_for(target), cache_key=key)
+    state.wait_for_everyone()
+    return target
+
+
+def _folder_size(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+def list_cache(cache_dir: str | os.PathLike | None = None) -> list[dict]:
+    """Return one row per cached model folder, newest first.
+
+    Each row has key, backbone, num_layers, objective, seed, the held-out accuracies, size in bytes,
+    creation date and status: "complete", "corrupt" or "partial" (an interrupted training folder).
+    """
+    models = resolve_cache_dir(cache_dir) / MODELS_DIR
+    if not models.is_dir():
+        return []
+    rows = []
+    for folder in models.iterdir():
+        if not folder.is_dir() or folder.name.startswith(".deleting-"):
+            continue
+        partial = folder.name.startswith(".tmp-")
+        key = folder.name.removeprefix(".tmp-")
+        row = {
+            "key": key,
+            "status": "partial" if partial else "corrupt",
+            "backbone": None,
+            "num_layers": None,
+            "objective": None,
+            "seed": None,
+            "heldout_helpful": None,
+            "heldout_harmless": None,
+            "size_bytes": _folder_size(folder),
+            "created_at": datetime.fromtimestamp(folder.stat().st_mtime, timezone.utc).isoformat(timespec="seconds"),
+            "path": str(folder),
+        }
+        if not partial and is_complete_model(folder):
+            manifest = read_manifest(folder)
+            config = manifest.get("config", {})
+            heldout = manifest.get("heldout", {})
+            row.update(
+                status="complete",
+                backbone=config.get("backbone"),
+                num_layers=config.get("num_layers"),
+                objective=config.get("objective"),
+                seed=config.get("seed"),
+                heldout_helpful=heldout.get("helpful", {}).get("accuracy"),
+                heldout_harmless=heldout.get("harmless", {}).get("accuracy"),
+                created_at=manifest.get("created_at", row["created_at"]),
+            )
+        rows.append(row)
+    rows.sort(key=lambda row: row["created_at"], reverse=True)
+    return rows
+
+
+def clear_cache(
+    cache_dir: str | os.PathLike | None = None,
+    *,
+    keys: list[str] | None = None,
+    backbone: str | None = None,
+    objective: str | None = None,
+    include_partial: bool = True,
+) -> list[str]:
+    """Delete cached models matching every given filter (no filter: all of them); return the deleted paths.
+
+    Each folder is deleted while holding its key's lock, so a model being trained is not removed
+    under its trainer; the call waits for that training to finish first. Corrupt and partial
+    folders match only the ``keys`` filter and are skipped when ``backbone`` or ``objective`` is set.
+    """
+    from filelock import FileLock
+
+    root = resolve_cache_dir(cache_dir)
+    deleted = []
+    for row in list_cache(root):
+        if keys is not None and row["key"] not in keys:
+            continue
+        if backbone is not None and row["backbone"] != backbone:
+            continue
+        if objective is not None and row["objective"] != objective:
+            continue
+        if row["status"] == "partial" and not include_partial:
+            continue
+        with FileLock(str(lock_path_for(root, row["key"]))):
+            remove_tree(Path(row["path"]))
+        logger.info("Deleted cached model %s (%s)", row["path"], row["status"])
+        deleted.append(row["path"])
+    return deleted
+
+
+def disk_usage(cache_dir: str | os.PathLike | None = None) -> int:
+    """Return the bytes used under the models folder of the cache."""
+    models = resolve_cache_dir(cache_dir) / MODELS_DIR
+    return _folder_size(models) if models.is_dir() else 0
+
+
+__all__ = [
+    "InvalidManifest",
+    "clear_cache",
+    "disk_usage",
+    "get_or_train",
+    "is_complete_model",
+    "list_cache",
+    "model_path",
+    "read_manifest",
+    "shutil",
+]
