@@ -178,7 +178,7 @@ def test_limit_above_available_logs_warning(tmp_path, caplog):
         pairs = objective_pairs("harmless", "train", tmp_path, limit=5, heldout_fraction=1e-9)
 
     assert len(pairs) == 1
-    assert "requested 5 harmless train pairs, but only 1 exist" in caplog.text
+    assert "requested 5 harmless train pairs, but only 1 exist, so all" in caplog.text
 
 
 @pytest.mark.parametrize(

@@ -180,7 +180,7 @@ def test_group_means_missing_orientation_raises():
 
 
 def test_ties_subset_score_hand_example():
-    uids = ["ref:1", "tied:1", "ref:2", "tied:2"]
+    uids = ["ref:1", "tied:1", "rewardbench2-ties/ref:2", "rewardbench2-ties/tied:2"]
     chosen = np.array(
         [
             [5.0, np.nan, np.nan],
@@ -201,6 +201,13 @@ def test_ties_subset_score_hand_example():
     assert result["margin_score"] == pytest.approx(expected_margin)
     expected_overall = 0.3 * 0.5 + 0.3 * 0.5 + 0.2 * 0.5 + 0.2 * 0.5 + 0.01 * expected_margin
     assert result["overall"] == pytest.approx(expected_overall)
+
+
+def test_ties_item_needs_all_correct_above_incorrect():
+    chosen = np.array([[5.0, 4.0, np.nan], [5.0, 2.0, 3.0], [4.0, np.nan, np.nan]])
+    rejected = np.array([[3.0, 1.0], [2.5, 0.0], [4.0, 1.0]])
+    np.testing.assert_array_equal(item_correct("ties", chosen, rejected), [1.0, 0.0, 0.0])
+    np.testing.assert_allclose(item_margin("ties", chosen, rejected), [1.0, -0.5, 0.0])
 
 
 def test_ties_subset_bad_uid_raises():

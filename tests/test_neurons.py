@@ -389,6 +389,16 @@ def test_change_importance_finds_perturbed_neuron(model, tokenizer):
     assert scores[layer, neuron] > 0.0
     assert scores[layer + 1].max() > 0.0
 
+    differences = np.concatenate(
+        [
+            brute_force_activations(changed, tokenizer, text, 64) - brute_force_activations(model, tokenizer, text, 64)
+            for text in all_texts()
+        ],
+        axis=1,
+    )  # [num_layers, all tokens, d_mlp]
+    expected = np.sqrt((differences**2).mean(axis=1))
+    np.testing.assert_allclose(scores, expected, atol=1e-6, rtol=1e-5)
+
 
 def test_random_importance_is_seeded():
     first = random_importance((3, 5), seed=4)

@@ -71,7 +71,7 @@ class SubsetLoadStats:
     records: int = 0  # non-blank lines in the file, or rows on the hub, before any drop
     invalid_lines: list[int] = field(default_factory=list)  # 1-based line numbers
     dropped: Counter = field(default_factory=Counter)  # MalformedTranscript reason -> count
-    kept: int = 0
+    kept: int = 0  # pairs returned after all drops
 
 
 def prompt_uid(prompt: str) -> str:
@@ -211,7 +211,7 @@ def _clean_records(
 def _load_local_subset(
     path: Path, subset: str, split: str, mtime_ns: int, size: int
 ) -> tuple[tuple[PreferencePair, ...], SubsetLoadStats]:
-    """Load and clean one local file; cached by file identity so repeats log nothing."""
+    """Load and clean one local file, cached by file identity so that repeated loads log nothing."""
     stats = SubsetLoadStats(subset, split, source=str(path))
     records = _read_local_records(path, stats)
     return tuple(_clean_records(records, subset, stats)), stats
@@ -307,7 +307,7 @@ def objective_pairs(
     in_part = [pair for pair in pairs if part_of(pair.uid, heldout_fraction) == part]
     if limit is not None and limit > len(in_part):
         logger.warning(
-            "requested %d %s %s pairs, but only %d exist; using all of them",
+            "requested %d %s %s pairs, but only %d exist, so all of them are used",
             limit,
             objective,
             part,

@@ -83,7 +83,7 @@ class _ChangeHooks:
                 raise RuntimeError(f"the base model's layer {layer} produced no activations")
             trained = output[self.token_index].float().to(base.device)
             diff = (trained - base).double()
-            self.squared_sums += diff.pow(2).sum(dim=0).cpu()
+            self.squared_sums[layer] += diff.pow(2).sum(dim=0).cpu()
             self.base_acts[layer] = None
             self.compared[layer] = True
 

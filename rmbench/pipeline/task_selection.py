@@ -10,18 +10,27 @@ from rmbench.profiles import Profile
 
 logger = logging.getLogger(__name__)
 
+# Tasks outside the paper's tables that stand in for one of them offline.
+PAPER_STAND_INS = ("mt-bench-human-llmbar",)
+
 
 def select_task_items(profile: Profile, data_dir=None) -> dict[str, list]:
     """Load the profile's tasks and take a seeded, order-independent subsample of each.
 
-    `tasks: offline` (or `all`) means every registered task whose data can be loaded; tasks that
-    are unavailable are logged with their reason and left out. The subsample depends only on the
+    `tasks: paper` means the tasks of the paper's tables plus the MT-Bench stand-in built from
+    LLMBar's human judgements; `tasks: all` means every registered task; a list names tasks.
+    Tasks whose data cannot be loaded are logged with their reason and left out. The subsample depends only on the
     item uids, so every RM and every ablation sees exactly the same items.
     """
     from rmbench.tasks import TASKS, TaskUnavailable, load_task
 
     wanted = profile.evaluation.tasks
-    names = list(TASKS) if wanted in ("offline", "all") else list(wanted)
+    if wanted == "paper":
+        names = [name for name, spec in TASKS.items() if spec.paper_name or name in PAPER_STAND_INS]
+    elif wanted == "all":
+        names = list(TASKS)
+    else:
+        names = list(wanted)
     limit = profile.evaluation.items_per_task
 
     selected: dict[str, list] = {}

@@ -17,7 +17,7 @@ STATUS_WIDTH = 70
 def format_task_table(rows: Iterable[TaskStatus], tablefmt: str = "simple") -> str:
     """Render ``task_status`` rows as a table, one line block per task.
 
-    The items column is "-" for an unavailable task, whose status column holds the reason.
+    The items column is "-" for an unavailable task, whose status column contains the reason.
     ``tablefmt`` is any tabulate format ("simple", "github", ...).
     """
     table = []

@@ -18,7 +18,7 @@ Row = dict[str, Any]
 
 
 def read_json_array(path: Path) -> list[Row]:
-    """Read a JSON file that holds an array of objects.
+    """Read a JSON file that contains an array of objects.
 
     Raises ValueError naming the file when it is not valid JSON or not an array of objects.
     """
@@ -84,7 +84,7 @@ def find_split_files(data_dir: Path, folder: str, split: str) -> list[Path]:
     """Return the local files of a hub-style split, or [] when none exist.
 
     Looks, in order, for ``<folder>/<split>.jsonl``, ``<folder>/<split>.parquet`` and the
-    shards ``<folder>/data/<split>-*.parquet`` that a clone of the hub repository holds.
+    shards ``<folder>/data/<split>-*.parquet`` that a clone of the hub repository contains.
     """
     base = data_dir / folder
     for name in (f"{split}.jsonl", f"{split}.parquet"):

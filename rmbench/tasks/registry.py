@@ -1,8 +1,9 @@
 """The task registry: one row per task, and one loader per data source.
 
-Orientation follows the paper's grouping: chat and reasoning tasks are helpful-oriented,
-safety tasks are harmless-oriented. Tasks with an empty ``paper_name`` are extras outside
-the paper's tables.
+Orientation follows the grouping of Tanwar and Atanasova, "Understanding helpfulness and
+harmless tension in reward models": chat and reasoning tasks are helpful-oriented, and
+safety tasks are harmless-oriented. Tasks with an empty ``paper_name`` are extras that
+are not columns of that paper's tables.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from rmbench.tasks.spec import EvalItem, TaskSpec, TaskStatus, TaskUnavailable, 
 
 # A loader reads one task: (spec, source key from the registry row, data directory or
 # None for the hub) -> items. It raises TaskUnavailable when the data is absent.
-Loader = Callable[[TaskSpec, str, "Path | None"], list[EvalItem]]
+Loader = Callable[[TaskSpec, str, Path | None], list[EvalItem]]
 
 SOURCE_LOADERS: dict[str, Loader] = {
     "RewardBench": load_rewardbench,
@@ -93,7 +94,7 @@ TASK_ROWS: tuple[TaskRow, ...] = (
     _row("alpacaeval-hard-reconstructed", "Alp-H", "helpful", "pairwise", "AlpacaEval", "hard", True),
     _row("xstest-should-refuse-reconstructed", "XS-Ref", "harmless", "pairwise", "XSTest", "should-refuse", True),
     _row("xstest-should-respond-reconstructed", "XS-Res", "harmless", "pairwise", "XSTest", "should-respond", True),
-    # Extras outside the paper's tables. LLMBar's MT-Bench human-judgement pairs are a
+    # Extras with no column in the paper's tables. LLMBar's MT-Bench human-judgement pairs are a
     # local substitute for the absent mt-bench-* subsets, but not the same pairs.
     _row("mt-bench-human-llmbar", "", "helpful", "pairwise", "LLMBar", LLMBAR_MT_BENCH_FILE),
     _row("rmb-bon-helpfulness", "", "helpful", "best_of_n", "RMB", "Helpfulness"),

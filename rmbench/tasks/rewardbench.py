@@ -11,7 +11,8 @@ Local mirrors (under the data directory):
 
 With a data directory but no RewardBench mirror, the llmbar-* tasks load LLMBar's own
 files, which hold the same pairs as RewardBench's llmbar subsets (100, 134, 92, 47 and 46
-pairs). The other RewardBench tasks are then unavailable.
+pairs). Their uids are then ``<task>/<record index>`` instead of ``<task>/<RewardBench id>``.
+The other RewardBench tasks are then unavailable.
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """RM-Bench style-matrix tasks (THU-KEG/RM-Bench).
 
 Each record has three chosen and three rejected responses, in the styles concise,
-detailed plain text and detailed markdown, in that order. Sources, in order: the hub
-dataset (split ``train``, one row per record with a ``domain`` column) when no data
-directory is set; else the GitHub layout ``rm-bench/data/<domain>_filtered.json``; else
-a ``total_dataset.json`` under ``rm-bench/data/`` or ``rm-bench/`` filtered by domain.
+detailed plain text and detailed markdown, in that order.
+
+Without a data directory, records come from the hub dataset (split ``train``, one row
+per record with a ``domain`` column). With one, they come from the GitHub layout
+``rm-bench/data/<domain>_filtered.json``, or else from a ``total_dataset.json`` under
+``rm-bench/data/`` or ``rm-bench/``, filtered by domain.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def _local_rows(domain: str, data_dir: Path) -> tuple[list[Row], str]:
             return [row for row in rows if row["domain"] == domain], str(total_file)
 
     raise TaskUnavailable(
-        f"not available offline: {domain_file} is missing (and no total_dataset.json holds the "
+        f"not available offline: {domain_file} is missing (and no total_dataset.json contains the "
         f"{domain} domain); copy it from the RM-Bench GitHub repository (THU-KEG/RM-Bench, "
         f"data/), or unset {DATA_DIR_ENV} and --data-dir to load {RM_BENCH_HUB} from the hub"
     )

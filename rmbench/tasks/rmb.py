@@ -1,6 +1,6 @@
 """RMB best-of-n tasks from the RMB GitHub repository (Zhou-Zoey/RMB-Reward-Model-Benchmark).
 
-Each record of ``RMB_dataset/BoN_set/<goal>/**/*.json`` holds a dialogue
+Each record of ``RMB_dataset/BoN_set/<goal>/**/*.json`` contains a dialogue
 (``conversation_input``, a list of ``{role, content}`` turns ending with a user turn),
 the best answer ``bon_best`` and two or more worse answers in ``loser_list``.
 """
@@ -21,7 +21,7 @@ def load_rmb_bon(spec: TaskSpec, goal: str, data_dir: Path | None) -> list[EvalI
     """Load the RMB best-of-n records of one goal ("Helpfulness" or "Harmlessness").
 
     Files are read in sorted path order. uids are ``<task>/<bon_uid>``. Raises
-    TaskUnavailable without a data directory or when the goal's folder holds no files.
+    TaskUnavailable without a data directory or when the goal's folder contains no files.
     """
     if data_dir is None:
         raise TaskUnavailable(

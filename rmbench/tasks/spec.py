@@ -27,8 +27,9 @@ class TaskSpec:
     """Static description of an evaluation task."""
 
     name: str  # "llmbar-natural", "xstest-should-refuse-reconstructed", ...
-    # Column label in the paper's tables ("LB-Nat"); a reconstruction carries the label of
-    # the task it stands in for, and "" marks a task outside the paper's tables.
+    # Column label in the tables of Tanwar and Atanasova, "Understanding helpfulness and
+    # harmless tension in reward models" ("LB-Nat"). A reconstruction carries the label of
+    # the task it stands in for, and "" marks a task outside those tables.
     paper_name: str
     orientation: str  # "helpful" | "harmless"
     format: str  # one of FORMATS
@@ -60,7 +61,7 @@ class UnknownTask(LookupError):
 
 
 class TaskUnavailable(RuntimeError):
-    """A registered task whose data cannot be loaded here; ``reason`` says why and what to do."""
+    """A registered task whose data cannot be loaded here; ``reason`` states the cause and the fix."""
 
     def __init__(self, reason: str):
         super().__init__(reason)

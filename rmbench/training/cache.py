@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -219,5 +218,4 @@ __all__ = [
     "list_cache",
     "model_path",
     "read_manifest",
-    "shutil",
 ]

@@ -170,13 +170,24 @@ def build_reward_config(cfg: TrainConfig, output_dir: Path):
     world = _world_size()
     if cfg.batch_size % world:
         raise ValueError(f"batch_size={cfg.batch_size} is not divisible by the {world} training processes")
-    return RewardConfig(
+
+    version_dependent: dict[str, Any] = {}
+    fields = RewardConfig.__dataclass_fields__
+    if "activation_checkpointing" in fields:
+        # transformers 5 renamed gradient_checkpointing; TRL still defaults the old name to True.
+        version_dependent["activation_checkpointing"] = False
+    if "warmup_ratio" in fields:
+        version_dependent["warmup_ratio"] = cfg.warmup_ratio
+    else:
+        # transformers 5 reads a warmup_steps value below 1 as a fraction of all steps.
+        version_dependent["warmup_steps"] = cfg.warmup_ratio
+
+    args = RewardConfig(
         output_dir=str(output_dir / CHECKPOINT_DIR),
         learning_rate=cfg.learning_rate,  # TRL defaults to 1e-4
         per_device_train_batch_size=cfg.batch_size // world,
         num_train_epochs=cfg.num_epochs,
         lr_scheduler_type=cfg.lr_scheduler,
-        warmup_steps=cfg.warmup_ratio,  # transformers 5 reads a value below 1 as a fraction of all steps
         max_length=cfg.max_length,  # TRL defaults to 1024 and silently drops longer pairs
         gradient_checkpointing=False,  # TRL defaults to True, about 20% slower on CPU
         disable_dropout=True,
@@ -191,8 +202,12 @@ def build_reward_config(cfg: TrainConfig, output_dir: Path):
         save_total_limit=2,
         disable_tqdm=not cfg.progress,
         dataloader_num_workers=0,
+        **version_dependent,
         **_device_arguments(cfg.device),
     )
+    if args.gradient_checkpointing:
+        raise RuntimeError("gradient checkpointing is still on after RewardConfig resolved its arguments")
+    return args
 
 
 def _load_training_pairs(cfg: TrainConfig):
