@@ -5,10 +5,11 @@ each peak RSS (``ru_maxrss``) belongs to one method:
 
 - ``rmbench``: `capture_mean_activations` (chosen and rejected in one pass, dynamic right
   padding, length-sorted batches, per-sequence sums reduced inside the hooks).
-- ``fixed-1024``: the method of the paper's authors' code as described in the rmbench spec:
-  every sequence padded to 1,024 tokens, chosen and rejected inputs in separate passes, hooks
-  that keep the full activations [batch, 1024, d_mlp] of every layer for the batch, averaged
-  over non-padding tokens afterwards.
+- ``fixed-1024``: every sequence padded to 1,024 tokens, chosen and rejected inputs in separate
+  passes, and hooks that keep the full activations [batch, 1024, d_mlp] of every layer for the
+  batch, averaged over non-padding tokens afterwards. rmbench's design notes describe the code
+  released with Tanwar and Atanasova, "Understanding helpfulness and harmless tension in reward
+  models", as padding this way. This is a reimplementation from that description, not their code.
 - ``plain``: the same batches as ``rmbench`` through the same forward call, without hooks.
 
 Both capture methods compute the same magnitude importance (the mean of the chosen token-mean

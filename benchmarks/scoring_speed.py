@@ -1,7 +1,7 @@
 """Compare rmbench's dynamic-padding scorer with padding every sequence to a fixed length.
 
-The reference code of the paper pads every input to 1,024 tokens. This script scores the same
-real texts (LLMBar and RM-Bench items from the local data directory) both ways with the same
+The fixed-length baseline right-pads every input to ``--max-length`` tokens (1,024 by default)
+and batches texts in input order. This script scores the same real texts (LLMBar and RM-Bench items from the local data directory) both ways with the same
 model, checks that the rewards agree, and prints throughput in real (non-padding) tokens per
 second. Both runs use float32 so the agreement check is meaningful; pass ``--bf16`` to time the
 dynamic scorer once more under bf16 autocast.

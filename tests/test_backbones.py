@@ -260,3 +260,24 @@ def test_adapter_rejects_unsupported_architecture():
     assert "bert" in str(error.value)
     assert "gpt2" in str(error.value)
     assert "llama" in str(error.value)
+
+
+@pytest.mark.slow
+def test_gguf_conversion_matches_direct_gguf_load(tmp_path):
+    import time
+
+    from transformers import AutoModelForCausalLM
+
+    from rmbench.models.backbones import get_converted_gguf_backbone, gguf_file_path
+
+    folder = get_converted_gguf_backbone(cache_dir=tmp_path)
+    started = time.monotonic()
+    assert get_converted_gguf_backbone(cache_dir=tmp_path) == folder
+    assert time.monotonic() - started < 2.0
+
+    source = gguf_file_path()
+    direct = AutoModelForCausalLM.from_pretrained(str(source.parent), gguf_file=source.name).state_dict()
+    converted = AutoModelForCausalLM.from_pretrained(str(folder)).state_dict()
+    assert sorted(converted) == sorted(direct)
+    for name, tensor in direct.items():
+        assert torch.equal(converted[name], tensor), name

@@ -246,7 +246,7 @@ def test_paired_diff_of_identical_arrays_is_zero():
     assert (result.low, result.high) == (0.0, 0.0)
 
 
-def test_paired_diff_tighter_than_unpaired():
+def test_paired_diff_cancels_shared_noise():
     rng = np.random.default_rng(0)
     shared = rng.normal(size=200)
     a = shared + 0.1

@@ -405,7 +405,8 @@ def test_random_importance_is_seeded():
     assert first.shape == (3, 5)
     np.testing.assert_array_equal(first, random_importance((3, 5), seed=4))
     assert not np.array_equal(first, random_importance((3, 5), seed=5))
-    assert first.min() >= 0.0 and first.max() < 1.0
+    assert first.min() >= 0.0
+    assert first.max() < 1.0
 
 
 def test_cached_importance_computes_once(tmp_path, monkeypatch):
@@ -601,6 +602,7 @@ def test_tau_sweep_rows_table_and_plot(tmp_path):
     assert records[2]["n_seeds"] == 2
 
     table = write_sweep_table(rows, tmp_path / "sweep.md").read_text()
-    assert "| magnitude" in table and "helpful Δ" in table
+    assert "| magnitude" in table
+    assert "helpful Δ" in table
     png = plot_sweep(rows, tmp_path / "sweep.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -2,8 +2,8 @@
 
 Inputs are reward arrays shaped like :class:`rmbench.scoring.TaskScores`: ``chosen``
 ``[n_items, n_chosen]`` and ``rejected`` ``[n_items, n_rejected]``. NaN marks a missing response
-(padding of best-of-n rows); a NaN where a reward is required makes that item's result NaN so a
-scoring failure is never counted as a wrong answer.
+(padding of best-of-n rows). A NaN where a reward is required makes that item's result NaN, so a
+scoring failure is never counted as an incorrect item.
 
 Formats:
 
@@ -172,7 +172,7 @@ def group_means(per_task_acc: Mapping[str, float], orientations: Mapping[str, st
 def ties_subset_score(uids: Sequence[str], chosen, rejected) -> dict[str, float]:
     """Return RewardBench 2's Ties subset score and its components.
 
-    Each row is one prompt: ``chosen`` holds the rewards of its correct answers and ``rejected``
+    Each row is one prompt: ``chosen`` contains the rewards of its correct answers and ``rejected``
     those of its incorrect answers (NaN-padded). ``uids`` are RewardBench 2's ids of the form
     ``"ref:<prompt id>"`` (a reference prompt with one correct answer) or ``"tied:<prompt id>"``
     (the same question with several equally correct answers), optionally behind a

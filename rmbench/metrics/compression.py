@@ -1,9 +1,12 @@
 """Score compression: whether the mixed RM's rewards sit closer to zero than a single RM's.
 
 Compared on the items that both the single RM and the mixed RM get right (correct sets as in
-:func:`rmbench.metrics.retention.correct_set`). Item margin: pairwise chosen - rejected;
-best-of-n chosen - max(rejected); style matrix mean(chosen) - mean(rejected), which is the mean
-of its 9 chosen-minus-rejected differences; ties min(correct) - max(incorrect).
+:func:`rmbench.metrics.retention.correct_set`). The margin of an item is:
+
+- pairwise: chosen - rejected
+- best-of-n: chosen - max(rejected)
+- style matrix: mean(chosen) - mean(rejected), the mean of its 9 chosen-minus-rejected differences
+- ties: min(correct) - max(incorrect)
 
 Raw reward scales are arbitrary, because a Bradley-Terry loss only fixes reward differences and
 two RMs trained on different data can end at very different scales. Hence the two scale-aware
@@ -67,9 +70,9 @@ def compression(single, mixed, format: str, *, single_scale: float | None = None
 
     ``single`` and ``mixed`` have ``.chosen`` and ``.rejected`` arrays over the same items
     (:class:`rmbench.scoring.TaskScores`). ``single_scale`` and ``mixed_scale`` default to each
-    RM's reward standard deviation over all items passed in; pass the standard deviation over
-    every scored item of every task to normalise across tasks. Ratios are mixed / single, with
-    percentile bootstrap intervals over the shared correct items; a ratio below 1 means the mixed
+    RM's reward standard deviation over all items passed in. To normalise across tasks, pass the
+    standard deviation over every scored item of every task. Ratios are mixed / single, with
+    percentile bootstrap intervals over the shared correct items. A ratio below 1 means the mixed
     RM's values are smaller.
     """
     s_chosen, s_rejected = np.asarray(single.chosen, dtype=np.float64), np.asarray(single.rejected, dtype=np.float64)

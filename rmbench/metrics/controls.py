@@ -2,10 +2,10 @@
 
 - Length-only scorer: reward = response length in tokens, scored with the same
   :func:`item_correct` rules (equal lengths are a tie, so wrong for pairwise items).
-- Longer-response preference: over every (chosen, rejected) pair of a task (one per pairwise
-  item, one per rejected response of a best-of-n item, nine per style matrix item), the share
-  of pairs where the RM gives the higher reward to the longer response. Pairs of equal length or
-  equal reward are skipped and counted.
+- Longer-response preference: the share of (chosen, rejected) pairs where the RM gives the
+  higher reward to the longer response. A task has one pair per pairwise item, one per rejected
+  response of a best-of-n item and nine per style matrix item. Pairs of equal length or equal
+  reward are skipped and counted.
 """
 
 from __future__ import annotations

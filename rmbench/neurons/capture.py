@@ -2,7 +2,7 @@
 
 A neuron is one output unit of an MLP activation module (GPT-2 ``mlp.act``, Llama-family
 ``mlp.act_fn``, GPT-NeoX ``mlp.act``; `rmbench.models.adapters.get_adapter` finds them). Each
-forward pass holds the chosen and the rejected inputs of its pairs together, padded on the right
+forward pass contains the chosen and the rejected inputs of its pairs together, padded on the right
 to the longest sequence of the batch, so padding costs little and both texts of a pair are
 compared within one pass. The hooks reduce each activation tensor to per-sequence sums over
 non-padding tokens at once, so memory depends on the batch, never on the number of inputs.
@@ -38,7 +38,7 @@ class Batch:
     input_ids: torch.Tensor  # [batch, pos] int64, right-padded
     attention_mask: torch.Tensor  # [batch, pos] int64, 1 on real tokens
     groups: list[str]  # per row: "chosen", "rejected" or "text"
-    # (chosen row, rejected row) of each pair in the batch; empty for plain texts.
+    # (chosen row, rejected row) of each pair in the batch. Empty for plain texts.
     pair_rows: list[tuple[int, int]] = field(default_factory=list)
     # Per pair: True when truncation left the chosen and rejected token ids identical.
     identical: list[bool] = field(default_factory=list)
@@ -111,7 +111,7 @@ def iter_batches(
     """Yield right-padded, length-sorted batches of preference pairs or plain texts.
 
     `batch_size` counts sequences per forward pass. A pair contributes two sequences (chosen and
-    rejected, in the same batch), so a batch holds ``max(1, batch_size // 2)`` pairs. Texts longer
+    rejected, in the same batch), so a batch contains ``max(1, batch_size // 2)`` pairs. Texts longer
     than `max_length` tokens keep their last `max_length` tokens (left truncation), because the
     two responses of an HH-RLHF pair differ only at the end. Items are sorted by length, longest
     first, within chunks of `chunk_size` items.
@@ -304,20 +304,30 @@ def model_device(model) -> torch.device:
     return next(model.parameters()).device
 
 
+class LastActivationReached(Exception):
+    """Raised by a hook on the last layer's activation module to skip the rest of the forward pass."""
+
+
 def backbone_forward(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> None:
     """Run the transformer body of a model (no reward or LM head, no KV cache) for its hooks.
 
     Position ids count real tokens only, as in reward scoring, so that padding never shifts them.
+    A hook that raises `LastActivationReached` ends the pass early. Everything after the last
+    activation module (for Llama-family MLPs also the last ``up_proj``, which runs after
+    ``act_fn``) is then skipped.
     """
     from rmbench.models.reward import position_ids_from_mask
 
     body = getattr(model, "base_model", model)
-    body(
-        input_ids=input_ids,
-        attention_mask=attention_mask,
-        position_ids=position_ids_from_mask(attention_mask),
-        use_cache=False,
-    )
+    try:
+        body(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            position_ids=position_ids_from_mask(attention_mask),
+            use_cache=False,
+        )
+    except LastActivationReached:
+        pass
 
 
 @contextlib.contextmanager
@@ -361,6 +371,8 @@ class _SequenceSumHooks:
                 weights = self.token_weights.unsqueeze(1)  # [batch, 1, pos]
                 sums = torch.bmm(weights, output.float()).squeeze(1)  # [batch, d_mlp]
             self.sums[layer] = sums.double()
+            if layer == len(self.sums) - 1:
+                raise LastActivationReached
 
         return hook
 
@@ -408,7 +420,7 @@ def capture_mean_activations(
     input is ``format_text(prompt, response)``) or plain strings. Only non-padding tokens count.
     The magnitude importance ``stats.mean_activations`` is the mean of two means: the mean over
     every non-padding token of the chosen inputs and the same mean over the rejected inputs
-    (for plain texts, the mean over every non-padding token). For pairs the result also holds
+    (for plain texts, the mean over every non-padding token). For pairs the result also contains
     the chosen-vs-rejected RMSD: per pair and layer, ``sqrt(mean_j (m_j(chosen) - m_j(rejected))^2)``
     where m_j is the mean of a_j over the non-padding tokens of one sequence.
 

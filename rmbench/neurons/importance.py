@@ -22,6 +22,7 @@ import torch
 
 from rmbench.neurons.capture import (
     ActivationStats,
+    LastActivationReached,
     activation_modules,
     autocast_context,
     backbone_forward,
@@ -72,6 +73,8 @@ class _ChangeHooks:
         def hook(module, inputs, output):
             # output: [batch, pos, d_mlp]; keep the real tokens only: [tokens, d_mlp] float32
             self.base_acts[layer] = output[self.token_index].float()
+            if layer == len(self.base_acts) - 1:
+                raise LastActivationReached
 
         return hook
 
@@ -86,6 +89,8 @@ class _ChangeHooks:
             self.squared_sums[layer] += diff.pow(2).sum(dim=0).cpu()
             self.base_acts[layer] = None
             self.compared[layer] = True
+            if layer == len(self.base_acts) - 1:
+                raise LastActivationReached
 
         return hook
 
@@ -110,7 +115,8 @@ def change_importance(
     Score of neuron j in layer l: ``sqrt(mean over tokens of (a_j^l(trained) - a_j^l(base))^2)``,
     where the mean runs over every non-padding token of every input, token-weighted. `texts`
     holds plain strings or preference pairs (both the chosen and the rejected input count).
-    Both models see the same batches and must share the tokenizer and the MLP shape. Each batch
+    Both models see the same batches and must share the tokenizer and the MLP shape; the same
+    model object twice returns zeros without a forward pass. Each batch
     keeps the base model's activations on real tokens of every layer until the trained model
     has run, so memory grows with ``num_layers * tokens per batch * d_mlp``, not with the data.
     """
@@ -125,6 +131,10 @@ def change_importance(
             f"trained model has {len(trained_modules)} layers x {d_mlp} neurons but the base "
             f"model has {len(base_modules)} x {base_d_mlp}; compare a model with its own backbone"
         )
+
+    if trained_model is base_model:
+        # One module would carry both hooks and the early stop would skip its comparison.
+        return np.zeros((len(trained_modules), d_mlp))
 
     items = list(texts)
     if items and not isinstance(items[0], str):

@@ -13,12 +13,11 @@ import numpy as np
 def selection_size(n_total: int, tau_percent: float) -> int:
     """Return the number of neurons that top-tau selects: tau% of `n_total`, rounded half up.
 
-    Half up (2.5 -> 3), not Python's round-half-to-even, so that the count grows with tau
-    without steps that depend on parity.
+    Half up means 2.5 -> 3, unlike Python's round(), which rounds halves to even (2.5 -> 2).
     """
     if not 0 <= tau_percent <= 100:
         raise ValueError(f"tau_percent must be in [0, 100], got {tau_percent}")
-    # tau * N / 100 is exact for integer tau and N below 2**53, unlike tau / 100 * N.
+    # tau * N / 100 rounds once, so an exact half stays exact; tau / 100 * N rounds twice.
     return min(n_total, math.floor(tau_percent * n_total / 100 + 0.5))
 
 

@@ -185,34 +185,27 @@ def _orientation(task: str) -> str:
 
 
 def _length_control(study: Study, evaluations: dict) -> dict:
-    """Accuracy of a response-length scorer, and each RM's share of items where it prefers the longer response."""
-    from rmbench.metrics.accuracy import item_correct
+    """Accuracy of a response-length scorer per task, and each RM's share of (chosen, rejected)
+    comparisons in which it rewards the longer response higher."""
+    from rmbench.metrics.controls import (
+        chosen_longer_share,
+        length_scorer_accuracy,
+        longer_preference,
+        response_token_lengths,
+    )
     from rmbench.tasks import TASKS
 
     _, tokenizer = study.model("untrained")
     scorer: dict[str, float] = {}
     prefers_longer: dict[str, dict[str, float]] = {model: {} for model in MODELS}
+    prefers_longer["chosen_is_longer"] = {}
     for task, items in study.tasks().items():
-        def lengths(responses):
-            rows = [[len(tokenizer(r, add_special_tokens=False)["input_ids"]) for r in rs] for rs in responses]
-            width = max(len(row) for row in rows)
-            return np.array([row + [np.nan] * (width - len(row)) for row in rows], dtype=float)
-
-        chosen_len = lengths([item.chosen for item in items])
-        rejected_len = lengths([item.rejected for item in items])
-        scorer[task] = float(np.mean(item_correct(TASKS[task].format, chosen_len, rejected_len)))
-
-        # Compare the first chosen response with the first rejected one; equal lengths are skipped.
-        longer_is_chosen = chosen_len[:, 0] > rejected_len[:, 0]
-        differs = chosen_len[:, 0] != rejected_len[:, 0]
+        chosen_len, rejected_len = response_token_lengths(tokenizer, items)
+        scorer[task] = length_scorer_accuracy(TASKS[task].format, chosen_len, rejected_len)
+        prefers_longer["chosen_is_longer"][task] = chosen_longer_share(chosen_len, rejected_len)[0]
         for model in MODELS:
             ev = evaluations[f"{model}|none"][task]
-            prefers_chosen = ev.chosen[:, 0] > ev.rejected[:, 0]
-            prefers_long = np.where(longer_is_chosen, prefers_chosen, ~prefers_chosen)
-            prefers_longer[model][task] = float(np.mean(prefers_long[differs])) if differs.any() else float("nan")
-        prefers_longer.setdefault("chosen_is_longer", {})[task] = (
-            float(np.mean(longer_is_chosen[differs])) if differs.any() else float("nan")
-        )
+            prefers_longer[model][task] = longer_preference(ev.chosen, ev.rejected, chosen_len, rejected_len).share
     return {"scorer": scorer, "prefers_longer": prefers_longer}
 
 

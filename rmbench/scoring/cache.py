@@ -2,7 +2,7 @@
 
 One ``.npz`` file per (model_key, task, ablation_key, max_length, items fingerprint) under
 ``<cache root>/scores/``. Scoring writes a partial file every ``chunk_size`` texts, so an
-interrupted run continues where it stopped; the final file is written to a temporary name and
+interrupted run continues where it stopped. The final file is written to a temporary name and
 renamed into place, so a reader never sees a half-written file. A file lock lets exactly one
 process score a given task while others wait and then read its result.
 """

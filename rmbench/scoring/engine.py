@@ -7,7 +7,6 @@ Rewards come back in input order as float64.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,11 +16,9 @@ from tqdm.auto import tqdm
 
 from rmbench.models.reward import reward_forward
 
-logger = logging.getLogger(__name__)
-
-# Models with at least this many parameters run under bf16 autocast on CPU by default: in the
-# project's CPU measurements autocast helped from about 50M parameters up and slowed down smaller
-# models.
+# Models with at least this many parameters run under bf16 autocast by default. On CPU, bf16
+# autocast speeds up TRL training from about 50M parameters up. For SmolLM2-135M cut to 4 layers
+# (42.5M parameters) it made scoring 2.6x slower (benchmarks/scoring_speed.py, 2 CPU threads).
 AUTOCAST_MIN_PARAMS = 50_000_000
 
 
@@ -55,7 +52,7 @@ def plan_batches(
 ) -> list[Batch]:
     """Group sequence indices into batches, longest sequences first.
 
-    A batch holds at most ``batch_size`` sequences and, when ``max_tokens_per_batch`` is set, at
+    A batch contains at most ``batch_size`` sequences and, when ``max_tokens_per_batch`` is set, at
     most that many tokens after padding (batch rows x longest row). A single sequence longer than
     the token budget still gets a batch of its own.
     """
