@@ -2,9 +2,9 @@
 
 Both runs start from the same seeded backbone and see the same batches in the same order: real
 HH-RLHF pairs (helpful and harmless, train part) from RMBENCH_DATA_DIR, left-truncated to
-``--max-length`` tokens and padded per batch. The bare loop uses AdamW with TRL's defaults (no weight decay,
-gradient clipping at 1.0) and a linear schedule. The first ``--warmup-steps`` steps of each run are
-excluded from the timing.
+``--max-length`` tokens and padded per batch. The bare loop configures AdamW as the Trainer does
+by default (fused implementation, no weight decay, gradient clipping at 1.0) with a linear
+schedule. The first ``--warmup-steps`` steps of each run are excluded from the timing.
 
 Example::
 
@@ -131,7 +131,8 @@ def run_bare(args, batches) -> dict:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model, _ = load_backbone(args.backbone, num_layers=args.num_layers, seed=args.seed)
     model.to(device).train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=0.0)
+    # The Trainer's default optimizer is adamw_torch_fused; the foreach AdamW is about 3x slower on CPU.
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=0.0, fused=True)
     scheduler = get_linear_schedule_with_warmup(optimizer, 0, len(batches))
     step_ends, losses = [], []
     started = time.perf_counter()

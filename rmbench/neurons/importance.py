@@ -115,8 +115,8 @@ def change_importance(
     Score of neuron j in layer l: ``sqrt(mean over tokens of (a_j^l(trained) - a_j^l(base))^2)``,
     where the mean runs over every non-padding token of every input, token-weighted. `texts`
     holds plain strings or preference pairs (both the chosen and the rejected input count).
-    Both models see the same batches and must share the tokenizer and the MLP shape; the same
-    model object twice returns zeros without a forward pass. Each batch
+    Both models see the same batches and must share the tokenizer and the MLP shape. The same
+    model object passed twice gets zeros without a forward pass. Each batch
     keeps the base model's activations on real tokens of every layer until the trained model
     has run, so memory grows with ``num_layers * tokens per batch * d_mlp``, not with the data.
     """
@@ -182,14 +182,10 @@ def change_importance(
 
 
 def cache_root(cache_dir: str | Path | None = None) -> Path:
-    """Return the rmbench cache root: `cache_dir`, else $RMBENCH_CACHE, else the user cache dir."""
-    if cache_dir is not None:
-        return Path(cache_dir)
-    if os.environ.get("RMBENCH_CACHE"):
-        return Path(os.environ["RMBENCH_CACHE"])
-    import platformdirs
+    """Return the rmbench cache root: `cache_dir`, else $RMBENCH_CACHE, else ~/.cache/rmbench."""
+    from rmbench.cache_dir import resolve_cache_dir
 
-    return Path(platformdirs.user_cache_dir("rmbench"))
+    return resolve_cache_dir(cache_dir)
 
 
 _METHOD_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")

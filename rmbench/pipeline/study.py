@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
 import logging
 import time
 from pathlib import Path
@@ -208,15 +207,30 @@ class Study:
         picked = sorted(rng.choice(len(pairs), size=count, replace=False).tolist())
         return [pairs[i] for i in picked]
 
-    def _capture(self, objective: str):
-        from rmbench.neurons.capture import capture_mean_activations
+    def _data_key(self, objective: str) -> str:
+        from rmbench.data.hh_rlhf import data_fingerprint
 
-        model, tokenizer = self.model(objective)
-        return capture_mean_activations(
-            model, tokenizer, self.capture_texts(objective),
-            max_length=self.profile.neurons.max_length,
-            batch_size=self.profile.evaluation.batch_size,
+        return data_fingerprint(self.capture_texts(objective)) + f"-len{self.profile.neurons.max_length}"
+
+    def activation_stats(self, objective: str):
+        """Return the RM's captured activation statistics on its own training pairs (cached)."""
+        from rmbench.neurons.capture import capture_mean_activations
+        from rmbench.neurons.importance import cached_activation_stats
+
+        def compute():
+            model, tokenizer = self.model(objective)
+            return capture_mean_activations(
+                model, tokenizer, self.capture_texts(objective),
+                max_length=self.profile.neurons.max_length,
+                batch_size=self.profile.evaluation.batch_size,
+            )
+
+        start = time.perf_counter()
+        stats = cached_activation_stats(
+            self.model_key(objective), self._data_key(objective), compute, cache_dir=self.cache_dir
         )
+        self.timings[f"capture/{objective}"] = time.perf_counter() - start
+        return stats
 
     def importance(self, objective: str, method: str = "magnitude") -> np.ndarray:
         """Return neuron scores [num_layers, d_mlp] of an RM on its own training data."""
@@ -224,15 +238,17 @@ class Study:
         if key in self._importance:
             return self._importance[key]
 
-        from rmbench.data.hh_rlhf import data_fingerprint
         from rmbench.neurons import importance as imp
 
-        data_key = data_fingerprint(self.capture_texts(objective)) + f"-len{self.profile.neurons.max_length}"
+        if method == "magnitude":
+            scores = imp.magnitude_importance(self.activation_stats(objective))
+        elif method == "random":
+            # A different stream per objective, so the three RMs do not share one random set.
+            offset = OBJECTIVES.index(objective) + 1
+            scores = imp.random_importance(self.importance(objective, "magnitude").shape, seed=self.seed * 1000 + offset)
+        elif method == "change":
 
-        def compute():
-            if method == "magnitude":
-                return imp.magnitude_importance(self._capture(objective))
-            if method == "change":
+            def compute():
                 trained, tokenizer = self.model(objective)
                 base, _ = self.model("untrained")
                 return imp.change_importance(
@@ -240,30 +256,20 @@ class Study:
                     max_length=self.profile.neurons.max_length,
                     batch_size=self.profile.evaluation.batch_size,
                 )
-            if method == "random":
-                shape = self.importance(objective, "magnitude").shape
-                return imp.random_importance(shape, seed=self.seed)
-            raise ValueError(f"unknown importance method '{method}'; use magnitude, change or random")
 
-        start = time.perf_counter()
-        scores = imp.cached_importance(
-            self.model_key(objective), data_key, method, compute, cache_dir=self.cache_dir
-        )
-        self.timings[f"importance/{objective}/{method}"] = time.perf_counter() - start
+            start = time.perf_counter()
+            scores = imp.cached_importance(
+                self.model_key(objective), self._data_key(objective), method, compute, cache_dir=self.cache_dir
+            )
+            self.timings[f"importance/{objective}/change"] = time.perf_counter() - start
+        else:
+            raise ValueError(f"unknown importance method '{method}'; use magnitude, change or random")
         self._importance[key] = scores
         return scores
 
     def rmsd(self, objective: str) -> float:
         """Return the mean RMSD between chosen and rejected activations over pairs and layers."""
-        path = self.cache_dir / "rmsd" / f"{self.model_key(objective)}.json"
-        if path.is_file():
-            return json.loads(path.read_text())["rmsd"]
-
-        stats = self._capture(objective)
-        value = float(stats.mean_rmsd)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"rmsd": value}))
-        return value
+        return float(self.activation_stats(objective).mean_rmsd)
 
     def neuron_sets(self, method: str = "magnitude", tau: float | None = None) -> dict[str, np.ndarray]:
         """Return N_H, N_S, N_HS and the shared / helpful-only / harmless-only partition."""

@@ -3,6 +3,7 @@
 from rmbench.training.cache import (
     InvalidManifest,
     clear_cache,
+    format_cache_table,
     get_or_train,
     is_complete_model,
     list_cache,
@@ -19,6 +20,7 @@ __all__ = [
     "TrainConfig",
     "clear_cache",
     "evaluate_heldout",
+    "format_cache_table",
     "get_or_train",
     "is_complete_model",
     "list_cache",

@@ -50,7 +50,7 @@ def read_manifest(path: str | os.PathLike) -> dict:
 
 
 def is_complete_model(folder: Path) -> bool:
-    """Return True when ``folder`` holds a valid manifest and the weights file it names."""
+    """Return True when ``folder`` contains a valid manifest and the weights file it names."""
     try:
         manifest = read_manifest(folder)
     except InvalidManifest:
@@ -67,7 +67,7 @@ def model_path(key: str, cache_dir: str | os.PathLike | None = None) -> Path:
 def get_or_train(cfg: TrainConfig, cache_dir: str | os.PathLike | None = None) -> Path:
     """Return the folder of the trained model for ``cfg``, training it first if the cache lacks it.
 
-    Exactly one process trains a given key. It holds ``locks/<key>.lock`` while training in
+    Exactly one process trains a given key. It takes ``locks/<key>.lock`` while training in
     ``models/.tmp-<key>`` and then renames that folder into place. Other processes block on the
     lock and return the finished folder. An interrupted run leaves its checkpoints in the temporary
     folder, and the next call resumes from the last complete checkpoint.
@@ -176,17 +176,17 @@ def clear_cache(
     backbone: str | None = None,
     objective: str | None = None,
     include_partial: bool = True,
-) -> list[str]:
-    """Delete cached models matching every given filter (no filter: all of them); return the deleted paths.
+) -> int:
+    """Delete cached models matching every given filter (no filter: all of them); return how many were deleted.
 
-    Each folder is deleted while holding its key's lock, so a model being trained is not removed
-    under its trainer; the call waits for that training to finish first. Corrupt and partial
-    folders match only the ``keys`` filter and are skipped when ``backbone`` or ``objective`` is set.
+    Each folder is deleted under its key's lock, so a model is never removed while it trains. The
+    call waits for such a training to finish first. Corrupt and partial folders match only the
+    ``keys`` filter and are skipped when ``backbone`` or ``objective`` is set.
     """
     from filelock import FileLock
 
     root = resolve_cache_dir(cache_dir)
-    deleted = []
+    deleted = 0
     for row in list_cache(root):
         if keys is not None and row["key"] not in keys:
             continue
@@ -199,8 +199,33 @@ def clear_cache(
         with FileLock(str(lock_path_for(root, row["key"]))):
             remove_tree(Path(row["path"]))
         logger.info("Deleted cached model %s (%s)", row["path"], row["status"])
-        deleted.append(row["path"])
+        deleted += 1
     return deleted
+
+
+def format_cache_table(rows: list[dict]) -> str:
+    """Format :func:`list_cache` rows as a plain-text table, sizes in MB."""
+    from tabulate import tabulate
+
+    if not rows:
+        return "model cache is empty"
+    headers = ["key", "status", "backbone", "layers", "objective", "seed", "helpful", "harmless", "MB", "created"]
+    table = [
+        [
+            row["key"][:12],
+            row["status"],
+            row["backbone"],
+            row["num_layers"],
+            row["objective"],
+            row["seed"],
+            None if row["heldout_helpful"] is None else round(row["heldout_helpful"], 3),
+            None if row["heldout_harmless"] is None else round(row["heldout_harmless"], 3),
+            round(row["size_bytes"] / 1e6, 1),
+            row["created_at"],
+        ]
+        for row in rows
+    ]
+    return tabulate(table, headers=headers, missingval="-")
 
 
 def disk_usage(cache_dir: str | os.PathLike | None = None) -> int:
@@ -213,6 +238,7 @@ __all__ = [
     "InvalidManifest",
     "clear_cache",
     "disk_usage",
+    "format_cache_table",
     "get_or_train",
     "is_complete_model",
     "list_cache",

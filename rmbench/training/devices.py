@@ -32,7 +32,7 @@ def xdist_worker_index(env: Mapping[str, str] | None = None) -> int | None:
 
 
 def _visible_gpu_count() -> int:
-    # torch.cuda.device_count does not initialise CUDA and does not cache its answer before that.
+    # torch.cuda.device_count does not initialise CUDA and does not cache its result before that.
     import torch
 
     return torch.cuda.device_count()
