@@ -40,7 +40,9 @@ def heldout_estimate(results: StudyResults, rm: str, objective: str) -> Estimate
     if entry is None:
         return no_interval(float("nan"))
     if isinstance(entry, dict):
-        return Estimate(float(entry["accuracy"]), float(entry.get("low", "nan")), float(entry.get("high", "nan")))
+        low = entry.get("ci_low", entry.get("low", float("nan")))
+        high = entry.get("ci_high", entry.get("high", float("nan")))
+        return Estimate(float(entry["accuracy"]), float(low), float(high))
     return Estimate(*entry)
 
 

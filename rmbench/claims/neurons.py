@@ -87,10 +87,10 @@ def shared_dominance(results: StudyResults) -> ClaimResult:
     overlap = results.neurons["overlap"]
     sizes = results.neurons["set_sizes"]
     metrics = {
-        "shared_share_of_N_H": Estimate(float(overlap["shared_of_helpful"])),
-        "shared_share_of_N_S": Estimate(float(overlap["shared_of_harmless"])),
-        "shared_share_of_all_neurons": Estimate(sizes["shared"] / results.neurons["total_neurons"]),
-        "neuron_retention_N_HS": Estimate(float(results.neurons["neuron_retention"])),
+        "shared_share_of_N_H": no_interval(float(overlap["shared_of_helpful"])),
+        "shared_share_of_N_S": no_interval(float(overlap["shared_of_harmless"])),
+        "shared_share_of_all_neurons": no_interval(sizes["shared"] / results.neurons["total_neurons"]),
+        "neuron_retention_N_HS": no_interval(float(results.neurons["neuron_retention"])),
     }
     for ablation in ("shared", "helpful_only", "harmless_only", "random_shared"):
         for orientation in ("harmless", "helpful"):

@@ -54,6 +54,7 @@ class Study:
         self.rm_paths = dict(rm_paths or {})
         self.timings: dict[str, float] = {}
         self._loaded: dict[str, Any] = {}
+        self._manifests: dict[str, dict] = {}
         self._tasks: dict[str, list] | None = None
         self._importance: dict[tuple[str, str], np.ndarray] = {}
 
@@ -94,15 +95,17 @@ class Study:
         start = time.perf_counter()
         path = get_or_train(self.train_config(objective), cache_dir=self.cache_dir)
         self.timings[f"train/{objective}"] = time.perf_counter() - start
+        # Memoised: computing the cache key fingerprints the training data, which takes seconds.
+        self.rm_paths[objective] = str(path)
         return str(path)
 
     def manifest(self, objective: str) -> dict:
         from rmbench.training.cache import read_manifest
 
-        path = Path(self.rm_path(objective))
-        if not (path / "manifest.json").is_file():
-            return {}
-        return read_manifest(path)
+        if objective not in self._manifests:
+            path = Path(self.rm_path(objective))
+            self._manifests[objective] = read_manifest(path) if (path / "manifest.json").is_file() else {}
+        return self._manifests[objective]
 
     def model_key(self, model_name: str) -> str:
         """Cache key of a model's weights, used to key its scores and importance."""
