@@ -18,6 +18,7 @@ import json
 import logging
 import math
 import os
+import statistics
 import time
 from pathlib import Path
 
@@ -83,11 +84,11 @@ def run_trl(args, examples, tmp_dir: str) -> dict:
 
     class StepClock(TrainerCallback):
         def __init__(self):
-            self.step_ends: list[float] = []
+            self.step_ends: list[tuple[float, float]] = []
             self.losses: list[float] = []
 
         def on_step_end(self, *unused, **unused_kwargs):
-            self.step_ends.append(time.perf_counter())
+            self.step_ends.append(_now())
 
         def on_log(self, _args, _state, _control, logs=None, **unused):
             if logs and "loss" in logs:
@@ -117,7 +118,7 @@ def run_trl(args, examples, tmp_dir: str) -> dict:
         processing_class=tokenizer,
         callbacks=[clock],
     )
-    started = time.perf_counter()
+    started = _now()
     trainer.train()
     return {"step_ends": clock.step_ends, "started": started, "losses": clock.losses}
 
@@ -135,7 +136,7 @@ def run_bare(args, batches) -> dict:
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=0.0, fused=True)
     scheduler = get_linear_schedule_with_warmup(optimizer, 0, len(batches))
     step_ends, losses = [], []
-    started = time.perf_counter()
+    started = _now()
     for batch in batches:
         input_ids = batch["input_ids"].to(device)
         attention_mask = batch["attention_mask"].to(device)
@@ -149,21 +150,35 @@ def run_bare(args, batches) -> dict:
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         losses.append(loss.detach().item())  # item() waits for the device, so the clock below is honest
-        step_ends.append(time.perf_counter())
+        step_ends.append(_now())
     return {"step_ends": step_ends, "started": started, "losses": losses}
 
 
+def _now() -> tuple[float, float]:
+    """Return (wall clock, CPU time of this process over all its threads), both in seconds."""
+    return time.perf_counter(), time.process_time()
+
+
 def summarize(run: dict, batches, warmup: int) -> dict:
-    ends = run["step_ends"]
-    timed = len(ends) - warmup
-    seconds = ends[-1] - (ends[warmup - 1] if warmup else run["started"])
+    """Return wall and CPU seconds per timed step and the token rate.
+
+    On a shared machine the wall clock also counts time spent waiting for other processes, so the
+    median step and the CPU time are reported beside the mean.
+    """
+    ends = [run["started"]] + run["step_ends"]
+    timed = ends[warmup:]
+    wall_steps = [b[0] - a[0] for a, b in zip(timed, timed[1:])]
+    wall = timed[-1][0] - timed[0][0]
+    cpu = timed[-1][1] - timed[0][1]
     tokens = sum(int(b["attention_mask"].sum()) for b in batches[warmup:])
     return {
-        "timed_steps": timed,
-        "seconds": round(seconds, 3),
-        "seconds_per_step": round(seconds / timed, 4),
-        "steps_per_s": round(timed / seconds, 4),
-        "tokens_per_s": round(tokens / seconds, 1),
+        "timed_steps": len(wall_steps),
+        "wall_seconds": round(wall, 3),
+        "seconds_per_step": round(wall / len(wall_steps), 4),
+        "median_seconds_per_step": round(statistics.median(wall_steps), 4),
+        "cpu_seconds_per_step": round(cpu / len(wall_steps), 4),
+        "steps_per_s": round(len(wall_steps) / wall, 4),
+        "tokens_per_s": round(tokens / wall, 1),
         "first_loss": run["losses"][0] if run["losses"] else math.nan,
         "last_loss": run["losses"][-1] if run["losses"] else math.nan,
     }
@@ -200,15 +215,19 @@ def main(argv=None) -> dict:
         "padded_tokens_per_step": sum(b["attention_mask"].numel() for b in batches) / len(batches),
         "trl": trl,
         "bare": bare,
-        "trl_over_bare_time": round(trl["seconds"] / bare["seconds"], 3),
+        "trl_over_bare_time": round(trl["wall_seconds"] / bare["wall_seconds"], 3),
+        "trl_over_bare_median_step": round(trl["median_seconds_per_step"] / bare["median_seconds_per_step"], 3),
+        "trl_over_bare_cpu_time": round(trl["cpu_seconds_per_step"] / bare["cpu_seconds_per_step"], 3),
         "max_loss_gap": loss_gap,
     }
     print(f"backbone {args.backbone}, {args.num_layers} layers, {args.max_length} tokens, "
           f"batch {args.batch_size} pairs, bf16 autocast {args.bf16}, {torch.get_num_threads()} threads")
     for name, row in (("RewardTrainer", trl), ("bare loop", bare)):
-        print(f"{name:>14}: {row['seconds_per_step']:.3f} s/step, {row['steps_per_s']:.3f} steps/s, "
+        print(f"{name:>14}: {row['seconds_per_step']:.3f} s/step (median {row['median_seconds_per_step']:.3f}, "
+              f"CPU {row['cpu_seconds_per_step']:.3f}), {row['steps_per_s']:.3f} steps/s, "
               f"{row['tokens_per_s']:.0f} tokens/s over {row['timed_steps']} steps")
-    print(f"RewardTrainer time / bare loop time: {result['trl_over_bare_time']:.3f}")
+    print(f"RewardTrainer / bare loop: wall time {result['trl_over_bare_time']:.3f}, "
+          f"median step {result['trl_over_bare_median_step']:.3f}, CPU time {result['trl_over_bare_cpu_time']:.3f}")
     print(f"max per-step loss difference: {loss_gap:.2e}")
     if args.json_path:
         with open(args.json_path, "w") as handle:
