@@ -1,0 +1,68 @@
+"""Run profiles and RM manifests: loading, overrides and the errors users see."""
+
+import pytest
+
+from rmbench.manifest import read_rm_manifest
+from rmbench.profiles import available_profiles, load_profile
+
+
+@pytest.mark.parametrize("name", ["tiny", "cpu", "paper"])
+def test_shipped_profile_loads(name):
+    profile = load_profile(name)
+    assert profile.name == name
+    assert profile.backbones
+    assert profile.seeds
+    assert profile.training.learning_rate == 5e-5
+    assert profile.training.batch_size == 8
+
+
+def test_tiny_and_cpu_share_single_rm_training():
+    tiny, cpu = load_profile("tiny"), load_profile("cpu")
+    assert tiny.backbones == cpu.backbones
+    for field in ("train_pairs", "heldout_pairs", "max_length", "learning_rate", "epochs_single", "bf16"):
+        assert getattr(tiny.training, field) == getattr(cpu.training, field), field
+
+
+def test_unknown_profile_lists_shipped_ones():
+    with pytest.raises(FileNotFoundError, match="tiny"):
+        load_profile("no-such-profile")
+    assert {"tiny", "cpu", "paper"} <= set(available_profiles())
+
+
+def test_unknown_profile_key_is_rejected(tmp_path):
+    text = open(load_profile("tiny").source).read()
+    path = tmp_path / "typo.yaml"
+    path.write_text(text.replace("learning_rate:", "learnin_rate:"))
+    with pytest.raises(ValueError, match="learnin_rate"):
+        load_profile(path)
+
+
+def test_overrides_restrict_backbones_and_seeds():
+    profile = load_profile("paper").with_overrides(backbones=["gpt2"], seeds=[1])
+    assert [b.name for b in profile.backbones] == ["gpt2"]
+    assert profile.seeds == (1,)
+
+
+def test_rm_manifest_resolves_local_paths(tmp_path):
+    (tmp_path / "helpful-rm").mkdir()
+    path = tmp_path / "rms.yaml"
+    path.write_text(
+        "models:\n"
+        "  - backbone: smollm2-135m\n"
+        "    seed: 2\n"
+        "    helpful: helpful-rm\n"
+        "    harmless: org/harmless-rm\n"
+        "    mixed: org/mixed-rm\n"
+    )
+    [(backbone, seed, rm_paths)] = read_rm_manifest(path)
+    assert backbone == "smollm2-135m"
+    assert seed == 2
+    assert rm_paths["helpful"] == str((tmp_path / "helpful-rm").resolve())
+    assert rm_paths["harmless"] == "org/harmless-rm"
+
+
+def test_rm_manifest_missing_objective_names_entry(tmp_path):
+    path = tmp_path / "rms.yaml"
+    path.write_text("models:\n  - backbone: gpt2\n    helpful: a\n    harmless: b\n")
+    with pytest.raises(ValueError, match=r"models\[0\] lacks mixed"):
+        read_rm_manifest(path)
