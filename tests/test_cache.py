@@ -176,6 +176,62 @@ def test_killed_training_resumes_from_checkpoint(tmp_path, data_dir):
         torch.testing.assert_close(resumed_weights[name], tensor, atol=1e-5, rtol=1e-4)
 
 
+DISTRIBUTED_SCRIPT = textwrap.dedent(
+    """
+    import json, os, sys
+
+    import torch
+    torch.set_num_threads(1)
+
+    from rmbench.training import TrainConfig, get_or_train, read_manifest
+
+    cfg = TrainConfig(**json.loads(os.environ["TRAIN_CONFIG"]))
+    path = get_or_train(cfg, cache_dir=os.environ["MODEL_CACHE"])
+    result = {"rank": int(os.environ["RANK"]), "path": str(path), "manifest": read_manifest(path)}
+    with open(os.path.join(os.environ["WORK_DIR"], f"result-{os.environ['RANK']}.json"), "w") as handle:
+        json.dump(result, handle)
+    """
+)
+
+
+def _free_loopback_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_distributed_launch_trains_once(tmp_path, data_dir):
+    cfg = _config(data_dir, train_pairs=32)
+    script = tmp_path / "distributed.py"
+    script.write_text(DISTRIBUTED_SCRIPT)
+    env = {
+        **os.environ,
+        "TRAIN_CONFIG": json.dumps(cfg.to_dict()),
+        "WORK_DIR": str(tmp_path),
+        "MODEL_CACHE": str(tmp_path / "cache"),
+        "OMP_NUM_THREADS": "1",
+        "HF_HUB_OFFLINE": "1",
+    }
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+        "--master_addr", "127.0.0.1", "--master_port", str(_free_loopback_port()), str(script),
+    ]
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+
+    results = [json.loads((tmp_path / f"result-{rank}.json").read_text()) for rank in (0, 1)]
+    assert results[0]["path"] == results[1]["path"] == str(model_path(cfg.cache_key(), tmp_path / "cache"))
+    training = results[0]["manifest"]["training"]
+    assert training["world_size"] == 2
+    # 32 pairs at a global batch of 8 pairs (4 per process) take 4 optimizer steps.
+    assert training["steps"] == 4
+    assert is_complete_model(Path(results[0]["path"]))
+    assert not temp_path_for(Path(results[0]["path"])).exists()
+
+
 # ---------------------------------------------------------------------- corrupt entries and listing
 
 

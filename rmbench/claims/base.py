@@ -49,9 +49,9 @@ def heldout_estimate(results: StudyResults, rm: str, objective: str) -> Estimate
 def training_check(results: StudyResults, rms: tuple[str, ...]) -> str | None:
     """Return why the listed RMs fail the training check, or None when they all pass.
 
-    A single-objective RM passes when its held-out accuracy on its own objective is above chance
-    (95% interval above 0.5); the mixed RM must be above chance on both objectives. Without that,
-    comparisons involving the RM measure noise, so the claim is inconclusive.
+    A single-objective RM passes when its held-out accuracy on its own objective is above chance,
+    meaning its 95% interval lies above 0.5. The mixed RM must be above chance on both objectives.
+    Without that, comparisons involving the RM measure noise, so the claim is inconclusive.
     """
     failures = []
     for rm in rms:

@@ -33,7 +33,7 @@ class ArchAdapter:
 
 @dataclass(frozen=True)
 class _ArchLayout:
-    layers_attr: str  # attribute of the base model that holds the layer list
+    layers_attr: str  # attribute of the base model that contains the layer list
     mlp_attr: str
     activation_attr: str
 

@@ -18,7 +18,6 @@ import hashlib
 import importlib.util
 import json
 import logging
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -361,31 +360,19 @@ def load_backbone(name: str, *, num_layers: int | None = None, seed: int = 0):
     return model, tokenizer
 
 
-def _hub_commit(hub_id: str, revision: str) -> str | None:
-    """Return the commit of a hub model already in the local Hugging Face cache, or None."""
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:
-        return None
-    cached = try_to_load_from_cache(hub_id, "config.json", revision=revision)
-    if not isinstance(cached, str):
-        return None
-    match = re.search(r"/snapshots/([0-9a-f]{40})/", cached)
-    return match.group(1) if match else None
-
-
 def backbone_fingerprint(name: str, num_layers: int | None = None) -> str:
     """Return a SHA-256 hex digest identifying the backbone's initial weights, layer cut included.
 
-    Hub backbones hash the hub id and revision, plus the commit when the model is in the local
-    Hugging Face cache. The GGUF backbone hashes the GGUF file's SHA-256 and size. Random
+    Hub backbones hash the hub id and revision. With the default revision "main", a new upstream
+    commit therefore keeps the fingerprint; pin ``BackboneSpec.revision`` to a commit to prevent that.
+    The GGUF backbone hashes the GGUF file's SHA-256 and size. Random
     backbones hash their configuration and the tokenizer's source file. The head seed is not
     included; the training cache key adds it.
     """
     spec = get_backbone_spec(name)
     descriptor: dict = {"name": name, "source": spec.source, "num_layers": num_layers}
     if spec.source == "hub":
-        descriptor.update(hub_id=spec.hub_id, revision=spec.revision, commit=_hub_commit(spec.hub_id, spec.revision))
+        descriptor.update(hub_id=spec.hub_id, revision=spec.revision)
     else:
         gguf = gguf_file_path()
         descriptor.update(

@@ -35,7 +35,7 @@ def reward_forward(model: PreTrainedModel, input_ids: torch.Tensor, attention_ma
     """Run the base model and the ``score`` head; return rewards ``[batch]`` read at the last real token.
 
     Works for left and right padding. Position ids are derived from the mask, so a sequence
-    scored alone and inside a padded batch sees the same positions (this matters for absolute
+    scored alone and inside a padded batch gets the same positions (this matters for absolute
     position embeddings such as GPT-2's). Gradients flow unless the caller disables them.
     """
     base = model.base_model

@@ -1,8 +1,8 @@
 """One backbone and seed of a profile, run end to end through the on-disk caches.
 
-A `Study` trains (or looks up) the helpful, harmless and mixed RMs, scores every task with each
-of them and with the untrained backbone, finds the oriented neurons, scores the ablations and
-collects every number the claims need into a `StudyResults` record. Each stage goes through its
+A `Study` trains (or looks up) the helpful, harmless and mixed RMs. It scores every task with
+each of them and with the untrained backbone, finds the oriented neurons and scores the
+ablations, then collects every number the claims need into a `StudyResults` record. Each stage goes through its
 own cache (trained models, scores, importance), so a second run, a new claim or a test that asks
 for the same artefact never recomputes it, and an interrupted run resumes.
 """
@@ -146,7 +146,7 @@ class Study:
     # ------------------------------------------------------------------ evaluation
 
     def tasks(self) -> dict[str, list]:
-        """Return the evaluation items per available task, subsampled as the profile says."""
+        """Return the evaluation items per available task, subsampled as the profile sets."""
         if self._tasks is not None:
             return self._tasks
 

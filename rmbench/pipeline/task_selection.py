@@ -1,4 +1,4 @@
-"""Which evaluation tasks and items a profile runs on."""
+"""Selection of the evaluation tasks and items that a profile runs on."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from rmbench.profiles import Profile
 
 logger = logging.getLogger(__name__)
 
-# Tasks outside the paper's tables that stand in for one of them offline.
+# Tasks absent from the paper's tables that replace one of its tasks offline: LLMBar's MT-Bench
+# human-judgement pairs replace RewardBench's mt-bench-easy/med/hard, which are hub-only.
 PAPER_STAND_INS = ("mt-bench-human-llmbar",)
 
 

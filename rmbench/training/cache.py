@@ -12,6 +12,7 @@ manifest or without its weights file is treated as corrupt: it is logged, delete
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -72,9 +73,9 @@ def get_or_train(cfg: TrainConfig, cache_dir: str | os.PathLike | None = None) -
     lock and return the finished folder. An interrupted run leaves its checkpoints in the temporary
     folder, and the next call resumes from the last complete checkpoint.
 
-    Under a distributed launch (``WORLD_SIZE`` > 1) every process must train. There, the main
-    process alone takes the lock and renames the folder, and every process returns the folder
-    once the main process has renamed it.
+    Under a distributed launch (``WORLD_SIZE`` > 1, as set by ``accelerate launch`` and
+    ``torchrun``) every process trains. Global rank 0 alone takes the lock and renames the folder,
+    and every process returns once that rename is done.
     """
     key = cfg.cache_key()
     root = resolve_cache_dir(cache_dir)
@@ -96,25 +97,35 @@ def get_or_train(cfg: TrainConfig, cache_dir: str | os.PathLike | None = None) -
 
 
 def _get_or_train_distributed(cfg: TrainConfig, key: str, target: Path, root: Path, description: str) -> Path:
-    from accelerate import PartialState
+    import torch.distributed as dist
+    from filelock import FileLock
 
-    state = PartialState()
+    # NOTE: each rank checks the cache on its own. If another job finishes this key between the
+    # checks of two ranks, the ranks disagree and the one that trains waits in its first collective
+    # until the ddp_timeout (30 min by default).
     if is_complete_model(target):
         return target
-    if state.is_main_process:
-        # NOTE: while the main process waits for another process's lock, the other ranks wait in
-        # the Trainer's first collective, which times out after the ddp_timeout (30 min by default).
-        build_once(
-            target,
-            lambda tmp: train_reward_model(cfg, tmp, cache_key=key),
-            is_valid=is_complete_model,
-            lock_path=lock_path_for(root, key),
-            keep_partial=True,
-            description=description,
-        )
-    else:
-        train_reward_model(cfg, temp_path_for(target), cache_key=key)
-    state.wait_for_everyone()
+    is_main = int(os.environ.get("RANK", "0")) == 0
+    tmp = temp_path_for(target)
+    # Only global rank 0 takes the lock. While it waits, the other ranks wait in the Trainer's
+    # first collective.
+    lock = FileLock(str(lock_path_for(root, key))) if is_main else contextlib.nullcontext()
+    with lock:
+        logger.info("Training %s in %d processes", description, int(os.environ["WORLD_SIZE"]))
+        train_reward_model(cfg, tmp, cache_key=key)
+        if is_main:
+            if is_complete_model(target):
+                logger.info("%s was built by another job meanwhile; discarding this run", description)
+                remove_tree(tmp)
+            else:
+                if not is_complete_model(tmp):
+                    raise RuntimeError(f"Training {description} finished but {tmp} has no valid manifest or weights")
+                if target.exists():
+                    logger.warning("Cache entry %s is corrupt; replacing it", target)
+                    remove_tree(target)
+                os.replace(tmp, target)
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
     return target
 
 

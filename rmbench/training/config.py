@@ -20,10 +20,11 @@ _FIELDS_OUTSIDE_KEY = {"data_dir", "device", "checkpoint_steps", "logging_steps"
 
 @dataclass
 class TrainConfig:
-    """Everything that determines one trained reward model.
+    """Settings of one reward-model training run; :meth:`cache_key` hashes those that shape the result.
 
-    Defaults follow the paper: learning rate 5e-5, 8 pairs per batch, a linear schedule, and 2
-    epochs for single-objective RMs and 1 for the mixed RM (``epochs=None``). The mixed RM trains on
+    Defaults follow Tanwar and Atanasova ("Understanding helpfulness and harmless tension in reward
+    models"): learning rate 5e-5, 8 pairs per batch, a linear schedule, and 2 epochs for
+    single-objective RMs and 1 for the mixed RM (``epochs=None``). The mixed RM trains on
     the union of the ``train_pairs`` helpful and ``train_pairs`` harmless pairs.
     """
 

@@ -164,9 +164,10 @@ def _device_arguments(device: str | None) -> dict[str, Any]:
 
 
 def build_reward_config(cfg: TrainConfig, output_dir: Path):
-    """Return the ``RewardConfig`` for ``cfg``; TRL defaults that differ from the paper's recipe are overridden.
+    """Return the ``RewardConfig`` for ``cfg``, overriding TRL defaults that differ from the training recipe.
 
-    The recipe of Tanwar and Atanasova: learning rate 5e-5, 8 pairs per batch, linear schedule.
+    The recipe of Tanwar and Atanasova ("Understanding helpfulness and harmless tension in reward
+    models") is learning rate 5e-5, 8 pairs per batch and a linear schedule.
     """
     from trl import RewardConfig
 
@@ -205,6 +206,7 @@ def build_reward_config(cfg: TrainConfig, output_dir: Path):
         save_total_limit=2,
         disable_tqdm=not cfg.progress,
         dataloader_num_workers=0,
+        ddp_find_unused_parameters=False,  # every parameter of a backbone plus head gets a gradient
         **version_dependent,
         **_device_arguments(cfg.device),
     )
