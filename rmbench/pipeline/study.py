@@ -82,6 +82,7 @@ class Study:
             epochs=epochs,
             warmup_ratio=settings.warmup_ratio,
             bf16=settings.bf16,
+            split=settings.split,
             data_dir=str(self.data_dir) if self.data_dir else None,
         )
 
