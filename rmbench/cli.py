@@ -65,7 +65,7 @@ def _studies(args):
         from rmbench.manifest import read_rm_manifest
 
         for label, seed, rm_paths in read_rm_manifest(args.rm_manifest):
-            backbone = next((b for b in profile.backbones if b.label == label), BackboneSpec(label))
+            backbone = next((b for b in profile.backbones if b.label == label), None) or BackboneSpec.from_label(label)
             yield Study(profile, backbone, seed, data_dir=data_dir, rm_paths=rm_paths)
         return
     for backbone in profile.backbones:

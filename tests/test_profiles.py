@@ -66,3 +66,14 @@ def test_rm_manifest_missing_objective_names_entry(tmp_path):
     path.write_text("models:\n  - backbone: gpt2\n    helpful: a\n    harmless: b\n")
     with pytest.raises(ValueError, match=r"models\[0\] lacks mixed"):
         read_rm_manifest(path)
+
+
+def test_backbone_label_roundtrip():
+    from rmbench.profiles import BackboneSpec
+
+    spec = BackboneSpec.from_label("smollm2-135m-instruct-gguf@6L")
+    assert spec == BackboneSpec("smollm2-135m-instruct-gguf", 6)
+    assert spec.label == "smollm2-135m-instruct-gguf@6L"
+    assert BackboneSpec.from_label("gpt2") == BackboneSpec("gpt2")
+    with pytest.raises(ValueError, match="gpt2@six"):
+        BackboneSpec.from_label("gpt2@six")

@@ -22,6 +22,16 @@ class BackboneSpec:
     name: str
     num_layers: int | None = None
 
+    @classmethod
+    def from_label(cls, label: str) -> "BackboneSpec":
+        """Parse a label such as "smollm2-135m" or "smollm2-135m-instruct-gguf@6L"."""
+        name, _, layers = label.partition("@")
+        if layers:
+            if not (layers.endswith("L") and layers[:-1].isdigit()):
+                raise ValueError(f"invalid backbone label '{label}': expected <name> or <name>@<layers>L")
+            return cls(name, int(layers[:-1]))
+        return cls(name)
+
     @property
     def label(self) -> str:
         """Short identifier used in tables, golden files and test ids."""
