@@ -171,8 +171,8 @@ def list_cache(cache_dir: str | os.PathLike | None = None) -> list[dict]:
                 num_layers=config.get("num_layers"),
                 objective=config.get("objective"),
                 seed=config.get("seed"),
-                heldout_helpful=heldout.get("helpful", {}).get("accuracy"),
-                heldout_harmless=heldout.get("harmless", {}).get("accuracy"),
+                heldout_helpful=heldout.get("helpful"),
+                heldout_harmless=heldout.get("harmless"),
                 created_at=manifest.get("created_at", row["created_at"]),
             )
         rows.append(row)
@@ -214,13 +214,20 @@ def clear_cache(
     return deleted
 
 
+def _format_heldout(entry: dict | None) -> str | None:
+    if not entry or entry.get("accuracy") is None:
+        return None
+    return f"{entry['accuracy']:.3f} [{entry['ci_low']:.2f}, {entry['ci_high']:.2f}] n={entry['n']}"
+
+
 def format_cache_table(rows: list[dict]) -> str:
     """Format :func:`list_cache` rows as a plain-text table, sizes in MB."""
     from tabulate import tabulate
 
     if not rows:
         return "model cache is empty"
-    headers = ["key", "status", "backbone", "layers", "objective", "seed", "helpful", "harmless", "MB", "created"]
+    headers = ["key", "status", "backbone", "layers", "objective", "seed", "held-out helpful [95% CI]",
+               "held-out harmless [95% CI]", "MB", "created"]
     table = [
         [
             row["key"][:12],
@@ -229,8 +236,8 @@ def format_cache_table(rows: list[dict]) -> str:
             row["num_layers"],
             row["objective"],
             row["seed"],
-            None if row["heldout_helpful"] is None else round(row["heldout_helpful"], 3),
-            None if row["heldout_harmless"] is None else round(row["heldout_harmless"], 3),
+            _format_heldout(row["heldout_helpful"]),
+            _format_heldout(row["heldout_harmless"]),
             round(row["size_bytes"] / 1e6, 1),
             row["created_at"],
         ]
