@@ -89,9 +89,15 @@ def cmd_tasks(args) -> int:
 
 
 def cmd_backbones(args) -> int:
-    from rmbench.models.backbones import format_backbone_table
+    from tabulate import tabulate
 
-    print(format_backbone_table())
+    from rmbench.models.adapters import ARCH_LAYOUTS
+    from rmbench.models.backbones import BACKBONES
+
+    rows = [[spec.name, spec.source, spec.hub_id or "-", spec.description] for spec in BACKBONES.values()]
+    print(tabulate(rows, headers=["name", "source", "hub id", "description"]))
+    print("\nsupported architectures for neuron analysis: " + ", ".join(sorted(ARCH_LAYOUTS)))
+    print("a profile may keep the first N layers of any of them: name@NL, for example smollm2-135m@6L")
     return 0
 
 
