@@ -76,3 +76,54 @@ def test_results_roundtrip_through_json(tmp_path):
     assert np.array_equal(original.chosen, restored.chosen)
     assert np.isnan(restored.rejected[0, 0])
     assert np.array_equal(original.correct, restored.correct, equal_nan=True)
+
+
+def _with_neurons(study, late_share=0.6):
+    shares = {"early": (1 - late_share) / 2, "middle": (1 - late_share) / 2, "late": late_share}
+    study.neurons = {
+        "tau": 10,
+        "total_neurons": 1000,
+        "num_layers": 6,
+        "set_sizes": {"N_H": 100, "N_S": 100, "N_HS": 100, "shared": 50, "helpful_only": 50, "harmless_only": 50},
+        "layer_shares": {name: shares for name in ("N_H", "N_S", "N_HS", "shared", "helpful_only", "harmless_only")},
+        "overlap": {"shared_of_helpful": 0.5, "shared_of_harmless": 0.5},
+        "neuron_retention": 0.55,
+        "rmsd": {"helpful": 0.001, "harmless": 0.001, "mixed": 0.001},
+        "activation_scale": {"helpful": 0.1, "harmless": 0.1, "mixed": 0.1},
+    }
+    return study
+
+
+def _ablated(study, model, ablation, accuracy):
+    from tests.study_factory import pairwise
+
+    rng = np.random.default_rng(7)
+    study.evaluations[f"{model}|{ablation}"] = {
+        task: pairwise(rng.random(meta["n_items"]) < accuracy[meta["orientation"]])
+        for task, meta in study.tasks.items()
+    }
+
+
+def test_late_layers_verdict_follows_shares():
+    assert evaluate_claim("late-layers", _with_neurons(make_study(SPECIALISED), 0.6)).verdict == HOLDS
+    assert evaluate_claim("late-layers", _with_neurons(make_study(SPECIALISED), 0.2)).verdict == DOES_NOT_HOLD
+
+
+def test_late_layers_inconclusive_with_untrained_mixed_rm():
+    study = _with_neurons(make_study(SPECIALISED), 0.6)
+    study.heldout["mixed"]["helpful"] = {"accuracy": 0.5, "low": 0.43, "high": 0.57}
+    assert evaluate_claim("late-layers", study).verdict == INCONCLUSIVE
+
+
+def test_ablation_asymmetry_needs_a_clear_own_drop():
+    study = _with_neurons(make_study(SPECIALISED))
+    _ablated(study, "helpful", "N_H", {"helpful": 0.3, "harmless": 0.5})
+    _ablated(study, "harmless", "N_S", {"helpful": 0.5, "harmless": 0.3})
+    _ablated(study, "mixed", "N_HS", {"helpful": 0.5, "harmless": 0.5})
+    assert evaluate_claim("ablation-asymmetry", study).verdict == HOLDS
+
+    # The harmless RM barely changes: its own drop is noise, so the claim does not hold.
+    _ablated(study, "harmless", "N_S", {"helpful": 0.4, "harmless": 0.85})
+    result = evaluate_claim("ablation-asymmetry", study)
+    assert result.verdict == DOES_NOT_HOLD
+    assert "harmless RM" in result.reason

@@ -18,8 +18,8 @@ from rmbench.metrics.retention import correct_set as metric_correct_set
 from rmbench.metrics.retention import pairwise_retention, retention
 from rmbench.pipeline.results import StudyResults, TaskEvaluation
 
-# Retention at or above this share would mean the mixed RM keeps most of what the single RMs
-# got right; the paper reports 0.567 (helpful tasks) and 0.6225 (harmless tasks).
+# rmbench's reading of "keeps only part": mean retention below three quarters in each task group.
+# The paper reports 0.567 (helpful tasks) and 0.6225 (harmless tasks) and sets no threshold.
 LOW_RETENTION_THRESHOLD = 0.75
 
 
@@ -139,6 +139,8 @@ def low_retention(results: StudyResults) -> ClaimResult:
         "retention_harmless_tasks": harmless,
         "expected_if_independent_helpful_tasks": helpful_expected,
         "expected_if_independent_harmless_tasks": harmless_expected,
+        "retention_minus_expected_helpful_tasks": no_interval(helpful.value - helpful_expected.value),
+        "retention_minus_expected_harmless_tasks": no_interval(harmless.value - harmless_expected.value),
     }
     paper = {"retention_helpful_tasks": 0.567, "retention_harmless_tasks": 0.6225}
     control = training_check(results, ("helpful", "harmless", "mixed"))

@@ -11,8 +11,11 @@ from rmbench.claims.base import (
     per_task_correct,
     training_check,
 )
-from rmbench.claims.stats import Estimate, group_difference, no_interval
+from rmbench.claims.stats import Estimate, fmt_estimate, group_difference, no_interval
 from rmbench.pipeline.results import StudyResults
+
+# "About half" of N_H and N_S shared, as a range.
+SHARED_SHARE_RANGE = (0.3, 0.7)
 
 # RMSD counts as small when it is below this share of the typical activation size (the RMS of
 # the RM's mean activations over all neurons).
@@ -36,6 +39,10 @@ def late_layers(results: StudyResults) -> ClaimResult:
     for set_name in ("N_H", "N_S", "N_HS"):
         for bucket in ("early", "middle", "late"):
             metrics[f"{set_name}_{bucket}_share"] = no_interval(float(shares[set_name][bucket]))
+
+    control = training_check(results, ("helpful", "harmless", "mixed"))
+    if control:
+        return ClaimResult("late-layers", results.label, metrics, INCONCLUSIVE, control)
 
     failing = [
         s for s in ("N_H", "N_S", "N_HS")
@@ -69,15 +76,19 @@ def ablation_asymmetry(results: StudyResults) -> ClaimResult:
     if control:
         return ClaimResult("ablation-asymmetry", results.label, metrics, INCONCLUSIVE, control, paper)
 
-    h_own = metrics["helpful_rm_ablate_N_H_on_helpful_tasks"].value
-    h_other = metrics["helpful_rm_ablate_N_H_on_harmless_tasks"].value
-    s_own = metrics["harmless_rm_ablate_N_S_on_harmless_tasks"].value
-    s_other = metrics["harmless_rm_ablate_N_S_on_helpful_tasks"].value
-    holds = h_own < 0 and s_own < 0 and h_other > h_own and s_other > s_own
-    reason = (
-        f"helpful RM: own {h_own:+.3f}, other {h_other:+.3f}; harmless RM: own {s_own:+.3f}, "
-        f"other {s_other:+.3f}; own changes must be negative and the other group must lose less"
-    )
+    checks = []
+    for rm, own_key, other_key in (
+        ("helpful", "helpful_rm_ablate_N_H_on_helpful_tasks", "helpful_rm_ablate_N_H_on_harmless_tasks"),
+        ("harmless", "harmless_rm_ablate_N_S_on_harmless_tasks", "harmless_rm_ablate_N_S_on_helpful_tasks"),
+    ):
+        own, other = metrics[own_key], metrics[other_key]
+        # Hurt: the whole interval of the own-group change lies below 0. Spared or helped: the
+        # other group's interval reaches 0 or above.
+        checks.append((rm, own, other, own.high < 0 and other.high >= 0))
+    holds = all(ok for *_, ok in checks)
+    reason = "; ".join(
+        f"{rm} RM: own {fmt_estimate(own)}, other {fmt_estimate(other)}" for rm, own, other, _ in checks
+    ) + "; each own interval must lie below 0 and each other interval must reach 0"
     return ClaimResult("ablation-asymmetry", results.label, metrics, HOLDS if holds else DOES_NOT_HOLD, reason, paper)
 
 
@@ -112,18 +123,21 @@ def shared_dominance(results: StudyResults) -> ClaimResult:
     if control:
         return ClaimResult("shared-dominance", results.label, metrics, INCONCLUSIVE, control, paper)
 
-    def mean_delta(ablation):
-        return (
-            metrics[f"ablate_{ablation}_on_harmless_tasks"].value + metrics[f"ablate_{ablation}_on_helpful_tasks"].value
-        ) / 2
-
-    shared = mean_delta("shared")
-    others = {a: mean_delta(a) for a in ("helpful_only", "harmless_only", "random_shared")}
-    holds = all(shared < v for v in others.values())
+    about_half = all(
+        SHARED_SHARE_RANGE[0] <= metrics[name].value <= SHARED_SHARE_RANGE[1]
+        for name in ("shared_share_of_N_H", "shared_share_of_N_S")
+    )
+    worst = []
+    for group in ("harmless", "helpful"):
+        shared = metrics[f"ablate_shared_on_{group}_tasks"].value
+        others = [metrics[f"ablate_{a}_on_{group}_tasks"].value for a in ("helpful_only", "harmless_only", "random_shared")]
+        worst.append(shared < min(others))
+    holds = about_half and all(worst)
     reason = (
-        f"mean accuracy change over both groups: shared {shared:+.3f}, "
-        + ", ".join(f"{k} {v:+.3f}" for k, v in others.items())
-        + "; shared must be the most negative"
+        f"shared share of N_H {metrics['shared_share_of_N_H'].value:.3f} and of N_S "
+        f"{metrics['shared_share_of_N_S'].value:.3f} (must lie in {SHARED_SHARE_RANGE}); ablating the shared set "
+        f"hurts most on harmless tasks: {worst[0]}, on helpful tasks: {worst[1]} "
+        "(compared with helpful-only, harmless-only and a size-matched random set)"
     )
     return ClaimResult("shared-dominance", results.label, metrics, HOLDS if holds else DOES_NOT_HOLD, reason, paper)
 
@@ -137,6 +151,10 @@ def small_rmsd(results: StudyResults) -> ClaimResult:
         metrics[f"rmsd_{rm}_rm"] = no_interval(float(rmsd[rm]))
         metrics[f"relative_rmsd_{rm}_rm"] = no_interval(float(rmsd[rm]) / float(scale[rm]))
     paper = {"rmsd_helpful_rm": 2.6e-3, "rmsd_harmless_rm": 8.2e-3, "rmsd_mixed_rm": 2.3e-3}
+    control = training_check(results, ("helpful", "harmless", "mixed"))
+    if control:
+        return ClaimResult("small-rmsd", results.label, metrics, INCONCLUSIVE, control, paper)
+
     relative = [metrics[f"relative_rmsd_{rm}_rm"].value for rm in ("helpful", "harmless", "mixed")]
     holds = all(v < SMALL_RMSD_RELATIVE for v in relative)
     reason = (
@@ -159,15 +177,15 @@ def magnitude_beats_baselines(results: StudyResults, tau: float | None = None) -
     if control:
         return ClaimResult("magnitude-beats-baselines", results.label, metrics, INCONCLUSIVE, control)
 
-    def mean(method):
-        return (metrics[f"helpful_rm_{method}_delta"].value + metrics[f"harmless_rm_{method}_delta"].value) / 2
-
-    magnitude, change, random = mean("magnitude"), mean("change"), mean("random")
-    holds = magnitude < change and magnitude < random
-    reason = (
-        f"mean own-group accuracy change at tau={tau:g}: magnitude {magnitude:+.3f}, change {change:+.3f}, "
-        f"random {random:+.3f}; magnitude must be the most negative"
-    )
+    per_rm = []
+    for objective in ("helpful", "harmless"):
+        magnitude, change, random = (metrics[f"{objective}_rm_{m}_delta"].value for m in ("magnitude", "change", "random"))
+        per_rm.append((objective, magnitude, change, random, magnitude < change and magnitude < random))
+    holds = all(ok for *_, ok in per_rm)
+    reason = "; ".join(
+        f"{objective} RM own-group change at tau={tau:g}: magnitude {m:+.3f}, change {c:+.3f}, random {r:+.3f}"
+        for objective, m, c, r, _ in per_rm
+    ) + "; magnitude must be the most negative for each RM"
     return ClaimResult(
         "magnitude-beats-baselines", results.label, metrics, HOLDS if holds else DOES_NOT_HOLD, reason
     )
