@@ -84,7 +84,7 @@ def cmd_tasks(args) -> int:
     from rmbench.tasks import task_status
     from rmbench.tasks.listing import format_task_table
 
-    print(format_task_table(task_status(os.environ.get("RMBENCH_DATA_DIR"))))
+    print(format_task_table(task_status()))
     return 0
 
 
@@ -169,7 +169,7 @@ def cmd_neurons(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from rmbench.claims import evaluate_all
+    from rmbench.claims import HOLDS, evaluate_all
     from rmbench.golden import check_metrics, load_golden
     from rmbench.report.verdicts import verdict_table
     from rmbench.report.writer import write_session_report, write_study_report
@@ -178,7 +178,7 @@ def cmd_verify(args) -> int:
     profile = _profile(args)
     report_dir = _report_dir(args)
     golden = load_golden(profile.name)
-    records, out_of_range = [], 0
+    records, out_of_range, changed_verdicts = [], 0, []
     for study in _studies(args):
         results = study.run()
         results.save(report_dir / "studies" / f"{profile.name}-{results.label.replace('/', '-')}.json")
@@ -188,6 +188,8 @@ def cmd_verify(args) -> int:
             entry = golden.get("claims", {}).get(claim.claim, {}).get(results.backbone)
             if entry:
                 out_of_range += sum(not c.ok for c in check_metrics(claim, entry))
+                if entry.get("reproduces") is True and claim.verdict != HOLDS:
+                    changed_verdicts.append(f"{claim.claim} on {claim.model}: {claim.verdict} ({claim.reason})")
 
     summary = write_session_report(records, golden, report_dir)
     print("\n" + verdict_table(records, golden))
@@ -195,8 +197,10 @@ def cmd_verify(args) -> int:
     print(f"\nreport: {report_dir.resolve()} (wall time {time.perf_counter() - start:.0f} s)")
     if not golden:
         print(f"no golden file for profile '{profile.name}'; record one with: rmbench golden record --profile {profile.name}")
-    elif out_of_range:
+    elif out_of_range or changed_verdicts:
         print(f"{out_of_range} metric(s) outside their golden ranges")
+        for line in changed_verdicts:
+            print(f"recorded as holding, now: {line}")
         return 1
     return 0
 
@@ -265,7 +269,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
     _apply_env(args)
-    return args.func(args)
+    if args.verbose:
+        return args.func(args)
+    try:
+        return args.func(args)
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        # User errors (unknown profile, task or backbone, invalid files) get one line, not a traceback;
+        # -v shows the traceback.
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"rmbench: error: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

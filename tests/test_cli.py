@@ -1,7 +1,5 @@
 """The rmbench command line: listings and the golden-record guard."""
 
-import pytest
-
 from rmbench import cli, golden
 
 
@@ -27,6 +25,8 @@ def test_golden_record_rejects_dirty_tree(monkeypatch, capsys):
     assert "dirty working tree" in capsys.readouterr().err
 
 
-def test_unknown_profile_fails_with_choices():
-    with pytest.raises(FileNotFoundError, match="shipped profiles"):
-        cli.main(["train", "--profile", "no-such-profile"])
+def test_unknown_profile_fails_with_one_line(capsys):
+    assert cli.main(["train", "--profile", "no-such-profile"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rmbench: error: profile 'no-such-profile' not found")
+    assert "Traceback" not in err

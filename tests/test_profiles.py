@@ -77,3 +77,24 @@ def test_backbone_label_roundtrip():
     assert BackboneSpec.from_label("gpt2") == BackboneSpec("gpt2")
     with pytest.raises(ValueError, match="gpt2@six"):
         BackboneSpec.from_label("gpt2@six")
+
+
+def test_profile_typo_at_top_level_is_rejected(tmp_path):
+    text = open(load_profile("tiny").source).read()
+    path = tmp_path / "typo.yaml"
+    path.write_text(text.replace("seeds:", "seed:"))
+    with pytest.raises(ValueError, match=r"missing keys \['seeds'\], unknown keys \['seed'\]"):
+        load_profile(path)
+
+
+def test_unlisted_backbone_override_is_rejected():
+    with pytest.raises(ValueError, match="not in profile 'tiny'"):
+        load_profile("tiny").with_overrides(backbones=["gpt2"])
+    assert load_profile("tiny").with_overrides(backbones=["smollm2-135m-instruct-gguf@6L"]).backbones
+
+
+def test_rm_manifest_rejects_missing_local_path(tmp_path):
+    path = tmp_path / "rms.yaml"
+    path.write_text("models:\n  - backbone: gpt2\n    helpful: /nope/helpful\n    harmless: a/b\n    mixed: c/d\n")
+    with pytest.raises(FileNotFoundError, match=r"models\[0\].helpful: local model folder /nope/helpful not found"):
+        read_rm_manifest(path)

@@ -28,8 +28,12 @@ def select_task_items(profile: Profile, data_dir=None) -> dict[str, list]:
     wanted = profile.evaluation.tasks
     if wanted == "paper":
         names = [name for name, spec in TASKS.items() if spec.paper_name or name in PAPER_STAND_INS]
-    elif wanted == "all":
+    elif wanted in ("all", "offline"):
         names = list(TASKS)
+    elif isinstance(wanted, str):
+        raise ValueError(
+            f"profile {profile.name}: invalid evaluation.tasks '{wanted}'; use paper, all or a list of task names"
+        )
     else:
         names = list(wanted)
     limit = profile.evaluation.items_per_task
@@ -39,7 +43,7 @@ def select_task_items(profile: Profile, data_dir=None) -> dict[str, list]:
         try:
             items = load_task(name, data_dir=data_dir)
         except TaskUnavailable as exc:
-            logger.info("task %s skipped: %s", name, exc)
+            logger.warning("task %s is not available and is left out: %s", name, exc)
             continue
         if limit is not None and len(items) > limit:
             order = np.argsort([_uid_rank(item.uid) for item in items], kind="stable")

@@ -60,7 +60,7 @@ class EvaluationSettings:
     items_per_task: int | None
     batch_size: int = 16
     bootstrap: int = 1000
-    tasks: str | tuple[str, ...] = "offline"
+    tasks: str | tuple[str, ...] = "paper"
 
 
 @dataclass(frozen=True)
@@ -88,11 +88,15 @@ class Profile:
         """Return a copy restricted to the given backbone names or labels and seeds."""
         chosen = self.backbones
         if backbones:
+            known = {b.name for b in self.backbones} | {b.label for b in self.backbones}
+            unknown = [b for b in backbones if b not in known]
+            if unknown:
+                raise ValueError(
+                    f"backbone(s) {unknown} are not in profile '{self.name}' (it has {sorted(b.label for b in self.backbones)}); "
+                    "write a profile YAML that lists them to train new backbones"
+                )
             wanted = set(backbones)
             chosen = tuple(b for b in self.backbones if b.name in wanted or b.label in wanted)
-            known = {b.name for b in self.backbones} | {b.label for b in self.backbones}
-            new = [b for b in backbones if b not in known]
-            chosen += tuple(BackboneSpec(name) for name in new)
         return dataclasses.replace(
             self,
             backbones=chosen,
@@ -104,6 +108,11 @@ def available_profiles() -> list[str]:
     return sorted(path.stem for path in PROFILE_DIR.glob("*.yaml"))
 
 
+TOP_LEVEL_KEYS = {"name", "description", "backbones", "seeds", "training", "evaluation", "neurons"}
+# YAML 1.1 (PyYAML) reads "5e-5" without a dot as a string, so numeric fields are converted here.
+FLOAT_FIELDS = {"learning_rate", "warmup_ratio", "tau"}
+
+
 def _section(cls, raw: dict, section: str, source: str):
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = set(raw) - names
@@ -113,6 +122,13 @@ def _section(cls, raw: dict, section: str, source: str):
             f"valid keys are {sorted(names)}"
         )
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+    for key in FLOAT_FIELDS & set(values):
+        try:
+            values[key] = float(values[key])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{source}: {section}.{key} must be a number, got {values[key]!r}") from exc
+    if section == "neurons" and not 0 < values.get("tau", 10) <= 100:
+        raise ValueError(f"{source}: neurons.tau must be a percentage in (0, 100], got {values['tau']}")
     return cls(**values)
 
 
@@ -129,7 +145,19 @@ def load_profile(name_or_path: str | Path = DEFAULT_PROFILE) -> Profile:
 
     raw = yaml.safe_load(path.read_text())
     source = str(path)
-    backbones = tuple(BackboneSpec(**b) for b in raw["backbones"])
+    if not isinstance(raw, dict):
+        raise ValueError(f"{source}: expected a mapping with the keys {sorted(TOP_LEVEL_KEYS)}")
+    missing = TOP_LEVEL_KEYS - {"description"} - set(raw)
+    unknown = set(raw) - TOP_LEVEL_KEYS
+    if missing or unknown:
+        raise ValueError(
+            f"{source}: missing keys {sorted(missing)}, unknown keys {sorted(unknown)}; "
+            f"a profile has the keys {sorted(TOP_LEVEL_KEYS)}"
+        )
+    try:
+        backbones = tuple(BackboneSpec(**b) for b in raw["backbones"])
+    except TypeError as exc:
+        raise ValueError(f"{source}: invalid backbone entry ({exc}); each entry has name and optionally num_layers") from exc
     return Profile(
         name=raw["name"],
         description=raw.get("description", ""),

@@ -24,12 +24,18 @@ def verdict_rows(claim_records: list[dict], golden: dict | None = None) -> list[
         for i, (name, metric) in enumerate(record["metrics"].items()):
             golden_range = recorded.get(name, {}).get("range")
             paper = record.get("paper", {}).get(name)
+            value = metric.get("value")
+            if golden_range is None or value is None:
+                check = ""
+            else:
+                check = "ok" if golden_range[0] <= value <= golden_range[1] else "OUT OF RANGE"
             rows.append([
                 record["claim"] if i == 0 else "",
                 record["model"] if i == 0 else "",
                 name,
                 _fmt(metric),
                 "missing" if golden_range is None else f"[{golden_range[0]:.4g}, {golden_range[1]:.4g}]",
+                check,
                 "" if paper is None else f"{paper:.4g}",
                 record["verdict"] if i == 0 else "",
             ])
@@ -37,7 +43,7 @@ def verdict_rows(claim_records: list[dict], golden: dict | None = None) -> list[
 
 
 def verdict_table(claim_records: list[dict], golden: dict | None = None, tablefmt: str = "github") -> str:
-    headers = ["claim", "model", "metric", "value [95% CI]", "golden range", "paper", "verdict"]
+    headers = ["claim", "model", "metric", "value [95% CI]", "golden range", "check", "paper", "verdict"]
     return tabulate(verdict_rows(claim_records, golden), headers=headers, tablefmt=tablefmt)
 
 
