@@ -39,7 +39,7 @@ def collect_results(study: Study, stages: tuple[str, ...] = ALL_STAGES) -> Study
     for objective in OBJECTIVES:
         study.rm_path(objective)
     manifests = {objective: study.manifest(objective) for objective in OBJECTIVES}
-    heldout = {objective: manifests[objective].get("heldout", {}) for objective in OBJECTIVES}
+    heldout = {objective: study.heldout(objective) for objective in OBJECTIVES}
     stage("train")
 
     tasks = study.tasks()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import logging
 import time
 from pathlib import Path
@@ -107,6 +108,31 @@ class Study:
             path = Path(self.rm_path(objective))
             self._manifests[objective] = read_manifest(path) if (path / "manifest.json").is_file() else {}
         return self._manifests[objective]
+
+    def heldout(self, objective: str) -> dict:
+        """Return the RM's held-out HH-RLHF accuracy per objective with 95% intervals.
+
+        RMs trained here carry it in their manifest. For an RM from `--rm-manifest` it is scored
+        on the profile's held-out pairs once and cached beside the scores.
+        """
+        recorded = self.manifest(objective).get("heldout")
+        if recorded:
+            return recorded
+
+        path = self.cache_dir / "heldout" / f"{self.model_key(objective)}-{self.profile.training.heldout_pairs}.json"
+        if path.is_file():
+            return json.loads(path.read_text())
+
+        from rmbench.training.trainer import evaluate_heldout
+
+        logger.info("[%s] scoring held-out HH-RLHF pairs with the %s RM", self.label, objective)
+        model, tokenizer = self.model(objective)
+        result = evaluate_heldout(model, tokenizer, self.train_config(objective))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(result))
+        tmp.replace(path)
+        return result
 
     def model_key(self, model_name: str) -> str:
         """Cache key of a model's weights, used to key its scores and importance."""
