@@ -90,6 +90,7 @@ def collect_results(study: Study, stages: tuple[str, ...] = ALL_STAGES) -> Study
         sweep=sweep,
         timings={**study.timings, **{f"stage/{k}": v for k, v in timings.items()}},
         manifests={k: _manifest_summary(v) for k, v in manifests.items()},
+        unavailable_tasks=dict(study.unavailable_tasks),
     )
 
 

@@ -64,6 +64,7 @@ class StudyResults:
     sweep: list[dict] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     manifests: dict[str, dict] = field(default_factory=dict)
+    unavailable_tasks: dict[str, str] = field(default_factory=dict)   # task -> why it was left out
 
     @property
     def label(self) -> str:

@@ -56,6 +56,7 @@ class Study:
         self.timings: dict[str, float] = {}
         self._loaded: dict[str, Any] = {}
         self._manifests: dict[str, dict] = {}
+        self.unavailable_tasks: dict[str, str] = {}  # task -> reason, filled by tasks()
         self._tasks: dict[str, list] | None = None
         self._importance: dict[tuple[str, str], np.ndarray] = {}
 
@@ -179,7 +180,7 @@ class Study:
 
         from rmbench.pipeline.task_selection import select_task_items
 
-        self._tasks = select_task_items(self.profile, self.data_dir)
+        self._tasks = select_task_items(self.profile, self.data_dir, self.unavailable_tasks)
         return self._tasks
 
     def task_scores(self, model_name: str, task: str, mask=None, mask_key: str = "none"):

@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 PAPER_STAND_INS = ("mt-bench-human-llmbar",)
 
 
-def select_task_items(profile: Profile, data_dir=None) -> dict[str, list]:
+def select_task_items(profile: Profile, data_dir=None, unavailable: dict[str, str] | None = None) -> dict[str, list]:
     """Load the profile's tasks and take a seeded, order-independent subsample of each.
 
     `tasks: paper` means the tasks of the paper's tables plus the MT-Bench stand-in built from
@@ -44,6 +44,8 @@ def select_task_items(profile: Profile, data_dir=None) -> dict[str, list]:
             items = load_task(name, data_dir=data_dir)
         except TaskUnavailable as exc:
             logger.warning("task %s is not available and is left out: %s", name, exc)
+            if unavailable is not None:
+                unavailable[name] = str(exc)
             continue
         if limit is not None and len(items) > limit:
             order = np.argsort([_uid_rank(item.uid) for item in items], kind="stable")

@@ -147,6 +147,11 @@ def sweep_table(results: StudyResults) -> str:
     return tabulate(rows, headers=["RM", "selection", "tau %", "own-group baseline", "ablated", "change"], tablefmt="github")
 
 
+def unavailable_table(results: StudyResults) -> str:
+    rows = [[name, reason] for name, reason in results.unavailable_tasks.items()]
+    return tabulate(rows, headers=["task", "reason"], tablefmt="github") if rows else "every task of the profile was available"
+
+
 def timing_table(results: StudyResults) -> str:
     rows = [[k, f"{v:.1f}"] for k, v in results.timings.items() if k.startswith("stage/")]
     return tabulate(rows, headers=["stage", "seconds"], tablefmt="github")
@@ -166,6 +171,7 @@ def study_report(results: StudyResults) -> str:
         ("Mixed RM: ablating shared / single-objective neurons (Table 4)", partition_table(results)),
         ("Oriented neurons: sizes, layer shares (Figure 4), overlap", neuron_table(results)),
         ("Selection methods: own-group accuracy change (Figure 5)", sweep_table(results)),
+        ("Tasks left out: not available offline", unavailable_table(results)),
         ("Wall time per stage", timing_table(results)),
     ]
     parts = []
