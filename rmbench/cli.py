@@ -209,7 +209,7 @@ def cmd_golden(args) -> int:
     from rmbench.claims import evaluate_all
     from rmbench.golden import build_golden, working_tree_dirty, write_golden
 
-    if working_tree_dirty() and not args.allow_dirty_for_tests:
+    if working_tree_dirty():
         print("refusing to record golden ranges from a dirty working tree: commit or stash your changes "
               "first, so the recorded git commit describes the code that produced the numbers", file=sys.stderr)
         return 2
@@ -260,7 +260,6 @@ def build_parser() -> argparse.ArgumentParser:
     golden_sub = golden.add_subparsers(dest="golden_command", required=True)
     p = golden_sub.add_parser("record", help="measure every seed of a profile and write golden/<profile>.yaml")
     _add_common(p)
-    p.add_argument("--allow-dirty-for-tests", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_golden)
     return parser
 
