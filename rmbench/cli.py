@@ -129,8 +129,6 @@ def cmd_cache(args) -> int:
 
 
 def _run_and_report(args, stages, sections) -> list:
-    from rmbench.report import tables
-
     outputs = []
     for study in _studies(args):
         results = study.run(stages)

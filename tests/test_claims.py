@@ -54,7 +54,7 @@ def test_retention_is_one_when_mixed_is_always_right():
 
 def test_score_compression_uses_scale_aware_ratio():
     # The mixed RM's rewards are 10x smaller but equally separated relative to its own scale:
-    # the raw ratio says "compressed", the scale-aware one does not.
+    # the raw ratio reports compression, the scale-aware one does not.
     study = make_study(SPECIALISED, margins={"mixed": 0.1, "helpful": 1.0, "harmless": 1.0})
     result = evaluate_claim("score-compression", study)
     assert result.metrics["margin_ratio_vs_helpful"].value == pytest.approx(0.1)

@@ -1,4 +1,4 @@
-"""The paper's claims as functions of a study's results, each returning metrics with CIs and a verdict."""
+"""The claims of Tanwar and Atanasova on reward-model tension, as functions of a study's results that return metrics with CIs and a verdict."""
 
 from rmbench.claims.base import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, ClaimResult
 from rmbench.claims.behaviour import interference, low_retention, score_compression, specialisation

@@ -36,7 +36,7 @@ def _group_gap(results: StudyResults, a: str, b: str, orientation: str) -> Estim
 
 
 def specialisation(results: StudyResults) -> ClaimResult:
-    """Each single-objective RM is best on its own task group."""
+    """Check that each single-objective RM is best on its own task group."""
     metrics = {
         "helpful_rm_on_helpful_tasks": _group(results, "helpful", "helpful"),
         "harmless_rm_on_helpful_tasks": _group(results, "harmless", "helpful"),
@@ -65,7 +65,7 @@ def specialisation(results: StudyResults) -> ClaimResult:
 
 
 def interference(results: StudyResults) -> ClaimResult:
-    """The mixed RM falls short of the specialist on the specialist's own task group."""
+    """Check that the mixed RM falls short of the specialist on the specialist's own task group."""
     metrics = {
         "mixed_minus_helpful_rm_on_helpful_tasks": _group_gap(results, "mixed", "helpful", "helpful"),
         "mixed_minus_harmless_rm_on_harmless_tasks": _group_gap(results, "mixed", "harmless", "harmless"),
@@ -131,7 +131,7 @@ def _retention_group(results: StudyResults, orientation: str, n_boot: int = DEFA
 
 
 def low_retention(results: StudyResults) -> ClaimResult:
-    """The mixed RM keeps only part of what the single RMs got right."""
+    """Check that the mixed RM keeps only part of what the single RMs got right."""
     helpful, helpful_expected = _retention_group(results, "helpful")
     harmless, harmless_expected = _retention_group(results, "harmless")
     metrics = {
@@ -207,7 +207,7 @@ def score_compression(results: StudyResults) -> ClaimResult:
     """Where both get an item right, the mixed RM's rewards sit closer to zero.
 
     The verdict uses the scale-aware margin ratio (margins divided by each RM's reward standard
-    deviation): a raw ratio below 1 can come from a smaller reward scale alone, which says
+    deviation): a raw ratio below 1 can come from a smaller reward scale alone, which tells
     nothing about separability.
     """
     metrics = compression_metrics(results, "helpful") | compression_metrics(results, "harmless")

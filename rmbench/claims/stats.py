@@ -1,7 +1,7 @@
 """Group-level estimates with stratified bootstrap confidence intervals.
 
 A task-group accuracy is the mean of per-task accuracies (each task weighs the same, as in the
-paper's group averages). Its confidence interval resamples items within each task, so tasks of
+group averages of Tanwar and Atanasova). Its confidence interval resamples items within each task, so tasks of
 different sizes keep their weight. Differences (ablated minus baseline, RM A minus RM B) are
 paired: the same resampled items enter both sides.
 """
@@ -16,7 +16,7 @@ DEFAULT_BOOTSTRAP = 1000
 
 
 def no_interval(value: float) -> Estimate:
-    """An estimate without a bootstrap interval (a deterministic quantity such as a layer share)."""
+    """Return an estimate without a bootstrap interval, for deterministic quantities such as layer shares."""
     return Estimate(float(value), float("nan"), float("nan"))
 
 
@@ -48,11 +48,6 @@ def group_difference(
     """Paired difference of two group means over the same items (a minus b)."""
     diffs = [np.asarray(x, dtype=float) - np.asarray(y, dtype=float) for x, y in zip(a, b, strict=True)]
     return group_mean(diffs, n_boot=n_boot, seed=seed)
-
-
-def binomial_above_chance(estimate: Estimate) -> bool:
-    """True when the whole 95% interval lies above 0.5."""
-    return bool(estimate.low > 0.5)
 
 
 def fmt_estimate(estimate: Estimate, digits: int = 3) -> str:

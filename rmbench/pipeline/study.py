@@ -3,13 +3,12 @@
 A `Study` trains (or looks up) the helpful, harmless and mixed RMs. It scores every task with
 each of them and with the untrained backbone, finds the oriented neurons and scores the
 ablations, then collects every number the claims need into a `StudyResults` record. Each stage goes through its
-own cache (trained models, scores, importance), so a second run, a new claim or a test that asks
-for the same artefact never recomputes it, and an interrupted run resumes.
+own cache (trained models, scores, importance), so a second run, a new claim or a test that needs
+the same artefact never recomputes it, and an interrupted run resumes.
 """
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import logging
@@ -166,10 +165,6 @@ class Study:
         loaded[0].eval()
         self._loaded[model_name] = loaded
         return loaded
-
-    def release_models(self) -> None:
-        self._loaded.clear()
-        gc.collect()
 
     # ------------------------------------------------------------------ evaluation
 

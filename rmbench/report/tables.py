@@ -158,7 +158,7 @@ def timing_table(results: StudyResults) -> str:
 
 
 def study_report(results: StudyResults) -> str:
-    """All paper-style tables of one study as one Markdown document."""
+    """Render every paper-style table of one study as one Markdown document."""
     sections = [
         (f"Study {results.label} (profile {results.profile})", None),
         ("Training check: held-out HH-RLHF accuracy [95% CI]", heldout_table(results)),

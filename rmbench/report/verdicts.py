@@ -15,7 +15,7 @@ def _fmt(metric: dict) -> str:
 
 
 def verdict_rows(claim_records: list[dict], golden: dict | None = None) -> list[list[str]]:
-    """One row per claim metric; `claim_records` are `ClaimResult.to_json()` dicts."""
+    """Build one row per claim metric from `ClaimResult.to_json()` dicts."""
     golden_claims = (golden or {}).get("claims", {})
     rows = []
     for record in sorted(claim_records, key=lambda r: (r["claim"], r["model"])):
@@ -48,7 +48,7 @@ def verdict_table(claim_records: list[dict], golden: dict | None = None, tablefm
 
 
 def summary_table(claim_records: list[dict], tablefmt: str = "github") -> str:
-    """One row per claim and model: verdict and the reason (direction check or deciding control)."""
+    """Render one row per claim and model: the verdict and its reason (direction check or deciding control)."""
     rows = [
         [r["claim"], r["model"], r["verdict"], r["reason"]]
         for r in sorted(claim_records, key=lambda r: (r["claim"], r["model"]))
