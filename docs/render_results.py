@@ -6,9 +6,9 @@ everything below the marker is rebuilt from the report directory and the golden 
     python docs/render_results.py --profile cpu
     python docs/render_results.py --profile cpu --report-dir reports/cpu --page docs/results-cpu.md
 
-Plots are written next to the page, into `docs/results-<profile>/`. The per-stage wall times of
-the report are left out, because a run that took its models from the cache reports seconds;
-the hand-written part states the cold timings.
+Plots are written next to the page, into `docs/results-<profile>/`. The report's per-stage wall
+times are left out: a run that took its models from the cache reports seconds there. The
+hand-written part states the cold timings instead.
 """
 
 from __future__ import annotations
@@ -57,10 +57,10 @@ def study_section(results: StudyResults, plot_dir: Path, data_dir: str | None) -
     """Render one study's paper-style tables and plots as a section of the page."""
     title, body = study_report(results).split("\n", 1)
     sections = body.split("\n## ")
-    kept = [s for s in sections if s.strip() and not s.startswith(LEFT_OUT_SECTIONS)]
-    text = "## " + title.lstrip("# ") + "\n\n### " + "\n\n### ".join(section.strip() for section in kept)
+    shown_sections = [s for s in sections if s.strip() and not s.startswith(LEFT_OUT_SECTIONS)]
+    text = "## " + title.lstrip("# ") + "\n\n### " + "\n\n### ".join(section.strip() for section in shown_sections)
 
-    # Messages about tasks left out name the local data directory; keep the page machine-neutral.
+    # Messages about tasks left out name the local data directory, so replace it with a placeholder.
     if data_dir:
         text = text.replace(data_dir.rstrip("/"), "<data dir>")
 

@@ -12,14 +12,14 @@ def test_shipped_profile_loads(name):
     assert profile.name == name
     assert profile.backbones
     assert profile.seeds
-    assert profile.training.learning_rate in (5e-5, 1e-4)  # the paper's value, or TRL's default
+    assert profile.training.learning_rate in (5e-5, 1e-4)  # 5e-5 as in Tanwar and Atanasova, or TRL's default 1e-4
     assert profile.training.batch_size == 8
 
 
 @pytest.mark.parametrize("name", ["tiny", "cpu", "paper"])
 def test_mixed_rm_gets_single_rm_steps(name):
     # The mixed RM trains on the union of both training sets, so one pass over it takes as many
-    # steps as two passes of a single-objective RM, as in the paper.
+    # steps as two passes of a single-objective RM, as Tanwar and Atanasova set it up.
     training = load_profile(name).training
     assert training.epochs_mixed * 2 == training.epochs_single
 

@@ -9,9 +9,9 @@ import pytest
 from tests.study_factory import make_study
 
 SCRIPT = Path(__file__).resolve().parents[1] / "docs" / "render_results.py"
-spec = importlib.util.spec_from_file_location("render_results", SCRIPT)
-render_results = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(render_results)
+module_spec = importlib.util.spec_from_file_location("render_results", SCRIPT)
+render_results = importlib.util.module_from_spec(module_spec)
+module_spec.loader.exec_module(render_results)
 
 
 def test_splice_keeps_hand_written_part():

@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rmbench.cache_dir import atomic_write
 from rmbench.neurons.capture import (
     ActivationStats,
     LastActivationReached,
@@ -199,21 +199,6 @@ def _entry_path(kind: str, model_key: str, data_key: str, method: str, cache_dir
     return cache_root(cache_dir) / "importance" / f"{kind}-{method}-{digest}.npz", meta
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary file in the same folder and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        write(Path(temporary))
-        with open(temporary, "rb") as written:
-            os.fsync(written.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _read_scores(path: Path, meta: dict) -> np.ndarray | None:
     """Return the cached scores, or None when the file is missing, unreadable or for other keys."""
     if not path.is_file():
@@ -262,7 +247,7 @@ def cached_importance(
             with open(temporary, "wb") as handle:
                 np.savez(handle, scores=scores, meta=np.array(json.dumps(meta)))
 
-        _atomic_write(path, write)
+        atomic_write(path, write)
         logger.info("cached %s importance %s for model %s", method, scores.shape, model_key)
     return scores
 
@@ -304,6 +289,6 @@ def cached_activation_stats(
             return stats
         stats = compute_fn()
         # The .npz goes first, so a present .json always points at a complete .npz.
-        _atomic_write(path, stats.save)
-        _atomic_write(meta_path, lambda temporary: temporary.write_text(json.dumps(meta)))
+        atomic_write(path, stats.save)
+        atomic_write(meta_path, lambda temporary: temporary.write_text(json.dumps(meta)))
     return stats

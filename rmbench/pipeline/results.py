@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rmbench.cache_dir import atomic_write
+
 
 @dataclass
 class TaskEvaluation:
@@ -85,11 +87,7 @@ class StudyResults:
             key: {task: ev.to_json() for task, ev in per_task.items()}
             for key, per_task in self.evaluations.items()
         }
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(raw))
-        tmp.replace(path)
+        atomic_write(Path(path), lambda temporary: temporary.write_text(json.dumps(raw)))
 
     @classmethod
     def load(cls, path: str | Path) -> "StudyResults":

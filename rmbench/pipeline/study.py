@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from rmbench.cache_dir import resolve_cache_dir
+from rmbench.cache_dir import atomic_write, resolve_cache_dir
 from rmbench.pipeline.results import StudyResults, TaskEvaluation
 from rmbench.profiles import BackboneSpec, Profile
 
@@ -128,10 +128,7 @@ class Study:
         logger.info("[%s] scoring held-out HH-RLHF pairs with the %s RM", self.label, objective)
         model, tokenizer = self.model(objective)
         result = evaluate_heldout(model, tokenizer, self.train_config(objective))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(result))
-        tmp.replace(path)
+        atomic_write(path, lambda temporary: temporary.write_text(json.dumps(result)))
         return result
 
     def model_key(self, model_name: str) -> str:
